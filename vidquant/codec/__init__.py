@@ -1,0 +1,1 @@
+"""The ``.vq`` container and its label coder (numpy and zstandard only)."""

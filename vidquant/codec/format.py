@@ -1,0 +1,111 @@
+"""The ``.vq`` container format as constants. FORMAT.md is the written spec; keep the two in step.
+
+Every multi-byte integer is little-endian. A file is::
+
+    PREAMBLE  (magic, major, minor)
+    record HEAD
+    record KFRM | PFRM | ancillary ... (one KFRM or PFRM per frame, in presentation order)
+    record INDX
+    record TAIL  (fixed size, last bytes of the file)
+
+and every record is framed as ``tag (4 bytes) | payload length (u32) | payload | CRC-32`` where the
+CRC-32 (zlib polynomial) covers the tag and the payload. No struct format string lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import struct
+
+MAGIC = b"\x89VQUANT\n"  # 0x89 catches 7-bit transfers, "\n" catches newline conversion
+
+# Version policy: a reader refuses a file whose major version differs from its own (the layout
+# may have changed) and reads a file with a newer minor version after a warning (minor versions
+# only add ancillary records or append fields that older readers may ignore).
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+
+PREAMBLE = struct.Struct(
+    "<8s"  # magic, MAGIC
+    "H"  # major version
+    "H"  # minor version
+)
+
+RECORD_HEAD = struct.Struct(
+    "<4s"  # tag, 4 ASCII bytes
+    "I"  # payload length in bytes (the CRC is not counted)
+)
+RECORD_CRC = struct.Struct("<I")  # CRC-32 of tag + payload
+
+# Record tags. A tag whose first byte is an upper-case letter is critical: a reader that does not
+# know it must stop. A tag starting with a lower-case letter is ancillary and may be skipped.
+TAG_HEADER = b"HEAD"
+TAG_KEYFRAME = b"KFRM"
+TAG_INTERFRAME = b"PFRM"
+TAG_INDEX = b"INDX"
+TAG_TRAILER = b"TAIL"
+
+HEADER = struct.Struct(
+    "<I"  # width, pixels, 1..MAX_WIDTH
+    "I"  # height, pixels, 1..MAX_HEIGHT
+    "I"  # frame rate numerator (nominal rate; timestamps are authoritative)
+    "I"  # frame rate denominator, > 0
+    "I"  # time base numerator: a timestamp unit is num/den seconds
+    "I"  # time base denominator, > 0
+    "H"  # k, palette size, 2..256
+    "B"  # label coder id, LABEL_CODER_*
+    "B"  # palette coder id, PALETTE_CODER_*
+)
+# The HEAD payload continues after HEADER with a UTF-8 JSON object of descriptive facts (source
+# codec, pixel format and size, encoder settings) of at most MAX_META bytes; readers must not need it.
+MAX_META = 64 * 1024
+
+LABEL_CODER_ZSTD = 1  # label maps (intra or temporal residual) compressed with Zstandard
+PALETTE_CODER_RAW = 0  # palette entries as raw 8-bit R, G, B
+
+FRAME = struct.Struct(
+    "<q"  # pts: presentation time in time-base units, strictly increasing
+    "q"  # duration in time-base units, > 0
+    "B"  # label mode, LABELS_*
+    "H"  # palette entry count n (KFRM: n == k; PFRM: 0..k changed entries)
+)
+# KFRM: after FRAME come n PALETTE_ENTRY (all entries, in index order), then the label payload.
+# PFRM: after FRAME come n PALETTE_DELTA (entries that change before this frame is shown, indices
+# strictly increasing), then the label payload.
+PALETTE_ENTRY = struct.Struct("<3B")  # R, G, B
+PALETTE_DELTA = struct.Struct("<4B")  # palette index (< k), R, G, B
+
+LABELS_INTRA = 0  # payload: zstd(labels), labels as height*width bytes, row-major
+LABELS_DELTA = 1  # payload: zstd((labels - previous labels) mod 256), previous = last decoded frame
+LABELS_REPEAT = 2  # payload empty: labels equal the previous frame's
+LABEL_MODES = (LABELS_INTRA, LABELS_DELTA, LABELS_REPEAT)
+
+INDEX_COUNT = struct.Struct("<I")  # number of index entries
+INDEX_ENTRY = struct.Struct(
+    "<I"  # frame number, 0-based
+    "q"  # pts of that keyframe
+    "Q"  # byte offset of the keyframe's record (its tag) from the start of the file
+)
+
+TRAILER = struct.Struct(
+    "<I"  # frame count
+    "I"  # keyframe count
+    "Q"  # byte offset of the INDX record from the start of the file
+    "q"  # end time: last frame's pts + duration, time-base units
+)
+TRAILER_RECORD_SIZE = RECORD_HEAD.size + TRAILER.size + RECORD_CRC.size
+
+# Limits a reader enforces before it allocates anything.
+MAX_WIDTH = 7680
+MAX_HEIGHT = 4320
+MAX_INDEX_ENTRIES = 10_000_000
+
+
+def max_payload(width: int, height: int, k: int) -> int:
+    """Largest payload length a reader accepts for a file of this size (zstd never grows data
+    by more than a small margin, so a longer length is corruption, not content)."""
+    return FRAME.size + k * PALETTE_DELTA.size + width * height + width * height // 64 + 4096
+
+
+def tag_is_critical(tag: bytes) -> bool:
+    """True when a reader that does not know ``tag`` must refuse the file."""
+    return not (len(tag) == 4 and 0x61 <= tag[0] <= 0x7A)

@@ -1,0 +1,92 @@
+"""Label-map coding: intra maps on keyframes, temporal residuals between them.
+
+A residual is ``(labels - previous labels) mod 256``: every pixel that kept its label is a zero,
+and Zstandard turns long runs of zeros into almost nothing, so unchanged pixels cost almost
+nothing. A frame whose labels did not change at all is sent as REPEAT with an empty payload.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import zstandard
+
+from ..errors import FormatError
+from . import format as fmt
+
+# Above this share of changed pixels an intra map may be smaller than the residual (a cut that
+# the scene detector missed): try both and keep the smaller.
+_TRY_INTRA_ABOVE = 0.5
+
+
+class LabelEncoder:
+    """Encode label maps of one size; keeps a Zstandard context for speed."""
+
+    def __init__(self, *, level: int = 6) -> None:
+        self._zstd = zstandard.ZstdCompressor(level=level, write_content_size=True)
+
+    def encode(self, labels: np.ndarray, previous: np.ndarray | None) -> tuple[int, bytes]:
+        """Code ``labels`` (uint8, (height, width)); ``previous`` is None on a keyframe.
+
+        Returns
+        -------
+        (mode, payload)
+            The label mode (``format.LABELS_*``) and the coded bytes.
+        """
+        if previous is None:
+            return fmt.LABELS_INTRA, self._zstd.compress(labels.tobytes())
+        residual = labels - previous  # uint8 arithmetic wraps: mod 256
+        changed = np.count_nonzero(residual)
+        if changed == 0:
+            return fmt.LABELS_REPEAT, b""
+        coded = self._zstd.compress(residual.tobytes())
+        if changed > _TRY_INTRA_ABOVE * residual.size:
+            intra = self._zstd.compress(labels.tobytes())
+            if len(intra) < len(coded):
+                return fmt.LABELS_INTRA, intra
+        return fmt.LABELS_DELTA, coded
+
+
+class LabelDecoder:
+    """Decode label maps of a known size, never allocating more than one map's bytes."""
+
+    def __init__(self, width: int, height: int, k: int) -> None:
+        self.width, self.height, self.k = width, height, k
+        self._size = width * height
+        self._zstd = zstandard.ZstdDecompressor()
+
+    def decode(
+        self, mode: int, payload: bytes, previous: np.ndarray | None, *, offset: int | None = None
+    ) -> np.ndarray:
+        """Return the labels (uint8, (height, width)) of one frame.
+
+        Raises
+        ------
+        FormatError
+            The payload does not decompress to exactly one map, a residual has no previous
+            frame, or a label is not below k. ``offset`` is reported with the error.
+        """
+        if mode == fmt.LABELS_REPEAT:
+            if previous is None:
+                raise FormatError("REPEAT labels without a previous frame", offset=offset)
+            if payload:
+                raise FormatError(f"REPEAT labels carry {len(payload)} bytes", offset=offset)
+            return previous
+        if mode == fmt.LABELS_DELTA and previous is None:
+            raise FormatError("residual labels without a previous frame", offset=offset)
+        try:
+            raw = self._zstd.decompress(payload, max_output_size=self._size)
+        except zstandard.ZstdError as exc:
+            raise FormatError(f"label payload does not decompress: {exc}", offset=offset) from exc
+        if len(raw) != self._size:
+            raise FormatError(
+                f"label map has {len(raw)} bytes, expected {self.width}x{self.height}={self._size}",
+                offset=offset,
+            )
+        labels = np.frombuffer(raw, dtype=np.uint8).reshape(self.height, self.width)
+        if mode == fmt.LABELS_DELTA:
+            labels = labels + previous  # wraps mod 256, undoing the encoder's subtraction
+        if self.k < 256:
+            top = int(labels.max())
+            if top >= self.k:
+                raise FormatError(f"label {top} is not below k={self.k}", offset=offset)
+        return labels

@@ -1,0 +1,332 @@
+"""Frames in, records out: the encoder owns the stage order and the final flush.
+
+Per frame: decide keyframe or not (scene cut, maximum interval) -> palette (fit or partial_fit
+and delta) -> labels (lookup table, stickiness against the previous labels) -> label coding ->
+one container record. The reconstruction it returns is exactly what the decoder will show.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import __version__
+from .codec import format as fmt
+from .codec.container import ContainerWriter, FrameRecord, Header, RecordSizes
+from .codec.labels import LabelEncoder
+from .errors import InputError
+from .fileutil import atomic_path, check_output
+from .frames import Frame, PaletteFrame, VideoInfo
+from .io.reader import VideoReader
+from .palette import PaletteManager
+from .progress import NullProgress, Progress
+from .quantize import Quantizer
+from .settings import EncodeSettings
+
+log = logging.getLogger(__name__)
+
+_THUMB = (64, 36)  # scene-cut detection compares frames at this size
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """What the encoder did with one frame.
+
+    Attributes
+    ----------
+    reconstruction
+        The frame as the decoder will show it (labels and palette).
+    record_bytes
+        Size of the frame's record in the file, framing included.
+    palette_changes
+        Palette entries sent with the frame (k on a keyframe).
+    scene_cut
+        True when the keyframe was forced by a scene cut.
+    """
+
+    reconstruction: PaletteFrame
+    record_bytes: int
+    palette_changes: int
+    scene_cut: bool
+
+
+@dataclass(frozen=True)
+class EncodeReport:
+    """Summary of one :func:`encode_file` run.
+
+    Attributes
+    ----------
+    path
+        The written ``.vq`` file.
+    frames, keyframes
+        Counts of frames and keyframes written.
+    duration_s
+        Presentation time covered, seconds.
+    sizes
+        Bytes by kind (labels, palettes, overhead).
+    source
+        Facts about the source stream.
+    frames_lost
+        Source packets that failed to decode and were skipped.
+    """
+
+    path: Path
+    frames: int
+    keyframes: int
+    duration_s: float
+    sizes: RecordSizes
+    source: VideoInfo
+    frames_lost: int
+
+    @property
+    def kbps(self) -> float:
+        """Mean bitrate of the file, kilobits per second."""
+        return self.sizes.total * 8 / 1000 / self.duration_s if self.duration_s > 0 else 0.0
+
+
+class Encoder:
+    """Encode RGB frames of one size into a :class:`ContainerWriter`.
+
+    Parameters
+    ----------
+    writer
+        Where records go; its header fixes size and k.
+    settings
+        Validated encoder settings.
+    """
+
+    def __init__(self, writer: ContainerWriter, settings: EncodeSettings) -> None:
+        self.writer = writer
+        self.settings = settings
+        self.header = writer.header
+        self._palettes = PaletteManager(
+            settings.k,
+            seed=settings.seed,
+            sample_pixels=settings.sample_pixels,
+            delta_min=settings.delta_min,
+        )
+        self._quantizer = Quantizer()
+        self._labels = LabelEncoder(level=settings.zstd_level)
+        self._prev_labels: np.ndarray | None = None
+        self._prev_thumb: np.ndarray | None = None
+        self._last_key_pts: int | None = None
+        self._keyint = settings.keyint_s / writer.header.time_base  # in time-base units
+        self.frames = 0
+        self.keyframes = 0
+        self.end_pts = 0
+
+    def encode(self, frame: Frame) -> EncodedFrame:
+        """Encode one frame (in presentation order) and write its record."""
+        h = self.header
+        if frame.rgb.shape != (h.height, h.width, 3):
+            raise ValueError(f"frame {frame.index} is {frame.rgb.shape}, expected {(h.height, h.width, 3)}")
+        thumb = cv2.resize(frame.rgb, _THUMB, interpolation=cv2.INTER_AREA).astype(np.int16)
+        cut = (
+            self._prev_thumb is not None
+            and float(np.abs(thumb - self._prev_thumb).mean()) > self.settings.scene_cut
+        )
+        self._prev_thumb = thumb
+        due = self._last_key_pts is None or frame.pts - self._last_key_pts >= self._keyint
+        keyframe = cut or due
+        if keyframe:
+            # The first frame and scene cuts get a fresh fit; a periodic keyframe inside a scene
+            # starts from the current palette so entries keep their colours (no flicker).
+            palette = self._palettes.keyframe(frame.rgb, reuse=not cut and self.frames > 0)
+            index = np.arange(h.k, dtype=np.uint8)
+            colours = palette
+            previous = None
+            self._last_key_pts = frame.pts
+        else:
+            delta = self._palettes.update(frame.rgb)
+            palette = self._palettes.palette.copy()
+            index, colours = delta.index, delta.rgb
+            previous = self._prev_labels
+        self._quantizer.set_palette(palette)
+        labels = self._quantizer.assign(frame.rgb, previous, stickiness=self.settings.stickiness)
+        mode, payload = self._labels.encode(labels, previous)
+        record = FrameRecord(
+            keyframe=keyframe,
+            pts=frame.pts,
+            duration=frame.duration,
+            label_mode=mode,
+            palette_index=index,
+            palette_rgb=colours,
+            labels=payload,
+        )
+        size = self.writer.write_frame(record)
+        self._prev_labels = labels
+        self.frames += 1
+        self.keyframes += keyframe
+        self.end_pts = frame.pts + frame.duration
+        recon = PaletteFrame(
+            frame.index, frame.pts, frame.duration, frame.time_base, labels, palette, keyframe
+        )
+        return EncodedFrame(recon, size, len(index), bool(cut))
+
+    def flush(self) -> None:
+        """End the stream: write the keyframe index and the trailer."""
+        self.writer.close()
+
+
+def iter_encode(
+    frames: Iterable[Frame], writer: ContainerWriter, settings: EncodeSettings
+) -> Iterator[EncodedFrame]:
+    """Encode ``frames`` into ``writer``, yielding each frame's result, then flush."""
+    encoder = Encoder(writer, settings)
+    for frame in frames:
+        yield encoder.encode(frame)
+    encoder.flush()
+
+
+def make_header(info: VideoInfo, settings: EncodeSettings, source: Path | None = None) -> Header:
+    """The container header for frames described by ``info``."""
+    tb = info.time_base
+    if tb.numerator >= 2**32 or tb.denominator >= 2**32:
+        tb = Fraction(tb).limit_denominator(2**31)
+    fps = Fraction(info.fps).limit_denominator(2**31)
+    meta = {
+        "encoder": f"vidquant {__version__}",
+        "settings": asdict(settings),
+        "source": {
+            "name": source.name if source else None,
+            "codec": info.codec,
+            "pix_fmt": info.pix_fmt,
+            "width": info.source_width,
+            "height": info.source_height,
+            "duration_s": info.duration_s,
+            "frames": info.frames,
+        },
+    }
+    return Header(width=info.width, height=info.height, fps=fps, time_base=tb, k=settings.k, meta=meta)
+
+
+def _prefetch(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
+    """Iterate ``frames`` in a background thread, ``depth`` frames ahead.
+
+    Decoding (FFmpeg, which releases the GIL) then overlaps with quantising and coding.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # re-raised in the consumer thread
+            failure.append(exc)
+        finally:
+            q.put(done)
+
+    thread = threading.Thread(target=run, name="vidquant-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            yield item
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
+def encode_file(
+    src: str | Path,
+    dst: str | Path | None = None,
+    settings: EncodeSettings | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> EncodeReport:
+    """Encode a video file into a ``.vq`` file.
+
+    Parameters
+    ----------
+    src
+        Any video PyAV opens.
+    dst
+        Output path; default: ``src`` with the suffix ``.vq``, beside it.
+    settings
+        Encoder settings (default: :class:`EncodeSettings` defaults).
+    force
+        Overwrite ``dst`` if it exists.
+    progress
+        Receives per-frame progress.
+
+    Returns
+    -------
+    EncodeReport
+
+    Raises
+    ------
+    InputError
+        ``src`` is missing, not a video, or has no decodable frame.
+    OutputError
+        ``dst`` exists (without ``force``), is ``src``, or its folder is missing.
+    """
+    src = Path(src)
+    settings = settings or EncodeSettings()
+    dst = Path(dst) if dst is not None else src.with_suffix(".vq")
+    progress = progress or NullProgress()
+    check_output(dst, force=force, inputs=(src,))
+    with VideoReader(src, start_s=settings.start_s, duration_s=settings.duration_s, width=settings.width) as reader:
+        info = reader.info
+        total = _expected_frames(info, settings)
+        header = make_header(info, settings, src)
+        progress.start(f"encode {src.name}", total)
+        try:
+            with atomic_path(dst) as tmp, open(tmp, "wb") as f:
+                writer = ContainerWriter(f, header)
+                encoder = Encoder(writer, settings)
+                for frame in _prefetch(reader):
+                    encoder.encode(frame)
+                    progress.advance()
+                if encoder.frames == 0:
+                    raise InputError(f"{src}: no video frame could be decoded")
+                encoder.flush()
+        finally:
+            progress.finish()
+        lost = reader.frames_lost
+    return EncodeReport(
+        path=dst,
+        frames=encoder.frames,
+        keyframes=encoder.keyframes,
+        duration_s=float(encoder.end_pts * header.time_base),
+        sizes=writer.sizes,
+        source=info,
+        frames_lost=lost,
+    )
+
+
+def _expected_frames(info: VideoInfo, settings: EncodeSettings) -> int | None:
+    """Frames the progress bar expects (an estimate; None when the container does not say)."""
+    if info.duration_s is None and not info.frames:
+        return None
+    duration = info.duration_s if info.duration_s is not None else info.frames / float(info.fps)
+    duration = max(0.0, duration - settings.start_s)
+    if settings.duration_s is not None:
+        duration = min(duration, settings.duration_s)
+    return max(1, round(duration * float(info.fps)))

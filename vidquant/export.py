@@ -1,0 +1,125 @@
+"""Decode a ``.vq`` file into an ordinary video file or a PNG sequence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .decoder import open_vq
+from .errors import FormatError, OutputError
+from .fileutil import atomic_path, check_output
+from .io.writer import PngSequenceWriter, VideoFileWriter, output_kind
+from .progress import NullProgress, Progress
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """Summary of one :func:`decode_file` run.
+
+    Attributes
+    ----------
+    path
+        The written file or folder.
+    frames
+        Frames written.
+    duration_s
+        Presentation time covered, seconds.
+    damage
+        With ``salvage``: the error that stopped decoding early, else None.
+    """
+
+    path: Path
+    frames: int
+    duration_s: float
+    damage: FormatError | None = None
+
+
+def decode_file(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    force: bool = False,
+    salvage: bool = False,
+    progress: Progress | None = None,
+) -> DecodeReport:
+    """Decode ``src`` (a ``.vq`` file) into ``dst``.
+
+    Parameters
+    ----------
+    src
+        The ``.vq`` file.
+    dst
+        ``.mp4`` (H.264, plays everywhere), ``.mkv`` (lossless FFV1) or a folder (PNG frames).
+    force
+        Overwrite an existing file, or write into a non-empty folder.
+    salvage
+        Decode a damaged file up to the damage instead of failing.
+    progress
+        Receives per-frame progress.
+
+    Raises
+    ------
+    FormatError
+        ``src`` is damaged (and ``salvage`` is off); nothing is left under ``dst``.
+    OutputError
+        ``dst`` exists (without ``force``), or cannot be written.
+    """
+    src, dst = Path(src), Path(dst)
+    progress = progress or NullProgress()
+    kind = output_kind(dst)
+    with open_vq(src) as decoder:
+        h = decoder.header
+        total = None
+        try:
+            total = decoder.read_index()[0].frames
+        except FormatError:
+            pass  # a damaged or cut-short file: the count is unknown
+        frames = 0
+        end_s = 0.0
+        progress.start(f"decode {src.name}", total)
+        try:
+            if kind == "png":
+                _check_folder(dst, force=force)
+                dst.mkdir(exist_ok=True)
+                writer = PngSequenceWriter(dst)
+                try:
+                    for frame in decoder.iter_rgb(salvage=salvage):
+                        writer.write(frame)
+                        frames += 1
+                        end_s = frame.time_s + frame.duration_s
+                        progress.advance()
+                finally:
+                    writer.close()
+            else:
+                check_output(dst, force=force, inputs=(src,))
+                with atomic_path(dst) as tmp:
+                    writer = VideoFileWriter(
+                        tmp,
+                        container_format=kind,
+                        width=h.width,
+                        height=h.height,
+                        fps=h.fps,
+                        time_base=h.time_base,
+                    )
+                    try:
+                        for frame in decoder.iter_rgb(salvage=salvage):
+                            writer.write(frame)
+                            frames += 1
+                            end_s = frame.time_s + frame.duration_s
+                            progress.advance()
+                    finally:
+                        writer.close()
+                    if frames == 0:
+                        raise FormatError("no frame could be decoded", offset=decoder.file_size)
+        finally:
+            progress.finish()
+        return DecodeReport(dst, frames, end_s, decoder.salvage.error)
+
+
+def _check_folder(path: Path, *, force: bool) -> None:
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path} exists and is not a folder")
+    if not path.parent.is_dir():
+        raise OutputError(f"output folder does not exist: {path.parent}")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise OutputError(f"folder {path} is not empty; use --force to write into it")

@@ -1,0 +1,48 @@
+"""Writing outputs safely: never overwrite without consent, never leave half a file behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def check_output(path: Path, *, force: bool, inputs: tuple[Path, ...] = ()) -> None:
+    """Raise OutputError if ``path`` cannot or must not be written."""
+    for src in inputs:
+        if src.exists() and path.exists() and path.resolve() == src.resolve():
+            raise OutputError(f"output {path} is the input file; choose another name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"output folder is not writable: {parent}")
+    if path.exists() and not force:
+        raise OutputError(f"{path} exists; use --force to overwrite it")
+    if path.is_dir():
+        raise OutputError(f"output {path} is a directory")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    An interrupted or failed job leaves nothing under the final name (and removes its temporary).
+    """
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=suffix if suffix is not None else ".part" + path.suffix,
+        dir=path.parent if str(path.parent) else ".",
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise

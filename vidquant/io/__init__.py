@@ -1,0 +1,1 @@
+"""Video file input and output: the only package that imports PyAV."""

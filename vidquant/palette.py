@@ -1,0 +1,172 @@
+"""The palette manager: MiniBatchKMeans on keyframes, ``partial_fit`` in between, stable slots.
+
+This is the only module that imports scikit-learn. The palette it *publishes* is 8-bit RGB, the
+decoder's palette; the model's float centres drift underneath and an entry is published again
+(a palette delta) only when it moved visibly.
+
+Slots are stable: scikit-learn's ``reassignment_ratio`` is 0, so an unused centre is never moved
+to a random sample behind our back (its index would change colour and every pixel using it would
+flicker). Dead entries are handled here instead: an entry that no sampled pixel uses is moved to
+the worst-served colour of the frame, but only when that colour is far from every entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import MiniBatchKMeans
+
+log = logging.getLogger(__name__)
+
+# A dead entry is reused only for colours at least this far (8-bit RGB, Euclidean) from every entry.
+_REVIVE_DISTANCE = 24.0
+# The model's per-centre counts are capped at this many frames' worth of samples, so that
+# partial_fit keeps following the video instead of freezing as counts grow without bound.
+_MEMORY_FRAMES = 4
+
+
+@dataclass(frozen=True)
+class PaletteDelta:
+    """Palette entries that change before a frame is shown.
+
+    Attributes
+    ----------
+    index
+        Entry indices, shape (n,), uint8, strictly increasing.
+    rgb
+        New colours, shape (n, 3), uint8.
+    """
+
+    index: np.ndarray
+    rgb: np.ndarray
+
+
+class PaletteManager:
+    """Fit and follow a k-colour palette along a video.
+
+    Parameters
+    ----------
+    k
+        Palette size, 2..256.
+    seed
+        Seed of the pixel sampling and of k-means: the same seed gives the same palettes.
+    sample_pixels
+        Pixels sampled per frame for a fit or an update.
+    delta_min
+        An entry is republished when one of its channels moved by at least this many levels.
+    """
+
+    def __init__(self, k: int, *, seed: int = 0, sample_pixels: int = 16384, delta_min: int = 3):
+        self.k = k
+        self.seed = seed
+        self.sample_pixels = sample_pixels
+        self.delta_min = delta_min
+        self._rng = np.random.default_rng(seed)
+        self._model: MiniBatchKMeans | None = None
+        self.palette = np.zeros((k, 3), np.uint8)  # what the decoder has
+
+    def _sample(self, rgb: np.ndarray, n: int) -> np.ndarray:
+        flat = rgb.reshape(-1, 3)
+        pick = self._rng.integers(0, len(flat), size=n)
+        return flat[pick].astype(np.float32)
+
+    def _new_model(self, init: np.ndarray | str, n_init: int) -> MiniBatchKMeans:
+        return MiniBatchKMeans(
+            n_clusters=self.k,
+            init=init,
+            n_init=n_init,
+            batch_size=4096,
+            max_iter=50,
+            max_no_improvement=5,
+            reassignment_ratio=0.0,
+            random_state=int(self._rng.integers(0, 2**31 - 1)),
+        )
+
+    def keyframe(self, rgb: np.ndarray, *, reuse: bool = False) -> np.ndarray:
+        """Fit a new palette on ``rgb`` ((h, w, 3) uint8) and return it ((k, 3) uint8).
+
+        Parameters
+        ----------
+        reuse
+            Start k-means from the current palette (a periodic keyframe inside one scene), so
+            entries keep their index and colour where they still fit; otherwise (a scene cut)
+            start from k-means++ on the new frame.
+        """
+        sample = self._sample(rgb, self.sample_pixels)
+        colours = np.unique(sample.astype(np.uint8), axis=0)
+        if len(colours) <= self.k:
+            # Fewer distinct colours than k (black frames, flat graphics): k-means has nothing to
+            # find. Use the colours themselves; the spare entries repeat the last one and stay
+            # dead until a colour needs them.
+            palette = np.empty((self.k, 3), np.uint8)
+            palette[: len(colours)] = colours
+            palette[len(colours) :] = colours[-1]
+            self._model = None
+            self.palette = palette
+            return palette.copy()
+        if reuse and self._model is not None:
+            init = self.palette.astype(np.float32)
+            model = self._new_model(init, 1)
+        else:
+            model = self._new_model("k-means++", 3)
+        model.fit(sample)
+        self._model = model
+        self._cap_counts()
+        self.palette = _to_uint8(model.cluster_centers_)
+        self._revive_dead(sample)
+        return self.palette.copy()
+
+    def update(self, rgb: np.ndarray) -> PaletteDelta:
+        """Follow ``rgb`` with ``partial_fit``; return the entries that moved visibly.
+
+        The returned delta has already been applied to :attr:`palette`.
+        """
+        sample = self._sample(rgb, self.sample_pixels // 4)
+        if self._model is None:
+            # The keyframe had too few colours for k-means; start a model from its palette.
+            self._model = self._new_model(self.palette.astype(np.float32), 1)
+        self._model.partial_fit(sample)
+        self._cap_counts()
+        proposed = _to_uint8(self._model.cluster_centers_)
+        moved = np.abs(proposed.astype(np.int16) - self.palette).max(axis=1) >= self.delta_min
+        self.palette[moved] = proposed[moved]
+        revived = self._revive_dead(sample)
+        changed = moved
+        changed[revived] = True
+        index = np.flatnonzero(changed).astype(np.uint8)
+        return PaletteDelta(index, self.palette[index].copy())
+
+    def _cap_counts(self) -> None:
+        # scikit-learn weighs a centre's update by its batch count over its lifetime count; with
+        # an uncapped count the palette stops following the video after a few seconds.
+        counts = getattr(self._model, "_counts", None)
+        if counts is not None:
+            np.minimum(counts, _MEMORY_FRAMES * self.sample_pixels / self.k, out=counts)
+
+    def _revive_dead(self, sample: np.ndarray) -> np.ndarray:
+        """Move entries no sampled pixel uses to the worst-served colours; return their indices."""
+        pal = self.palette.astype(np.float32)
+        d = ((sample[:, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
+        nearest = d.argmin(axis=1)
+        used = np.bincount(nearest, minlength=self.k) > 0
+        dead = list(np.flatnonzero(~used))
+        revived = []
+        best = d[np.arange(len(sample)), nearest]
+        while dead:
+            worst = int(best.argmax())
+            if best[worst] < _REVIVE_DISTANCE**2:
+                break
+            slot = dead.pop(0)
+            colour = sample[worst]
+            self.palette[slot] = np.clip(np.rint(colour), 0, 255).astype(np.uint8)
+            best = np.minimum(best, ((sample - self.palette[slot].astype(np.float32)) ** 2).sum(axis=1))
+            revived.append(slot)
+            if self._model is not None:
+                self._model.cluster_centers_[slot] = self.palette[slot]
+        return np.array(revived, dtype=np.intp)
+
+
+def _to_uint8(centres: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(centres), 0, 255).astype(np.uint8)

@@ -1,0 +1,161 @@
+"""Encoder settings: one frozen dataclass, validated once, plus TOML presets.
+
+Precedence is defaults < config file < explicit arguments: :func:`load_settings` reads a preset
+and applies overrides on top; :meth:`EncodeSettings.__post_init__` checks every field, so inner
+code can trust a settings object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import SettingsError
+
+K_MIN = 2
+K_MAX = 256  # labels are one byte
+MAX_WIDTH = 7680  # 8K; larger frames are refused (a 16K frame's label maps alone need 128 MiB)
+MAX_HEIGHT = 4320
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """How a video is turned into a palette video.
+
+    Attributes
+    ----------
+    k
+        Palette size, 2..256.
+    keyint_s
+        Longest time between keyframes, in seconds of presentation time.
+    seed
+        Seed of every random choice (pixel sampling, k-means); same seed, same file.
+    start_s
+        Skip source frames before this time, in seconds.
+    duration_s
+        Encode at most this many seconds (None: to the end).
+    width
+        Resize to this width (height keeps the aspect ratio); None keeps the source size.
+    sample_pixels
+        Pixels sampled from a frame for each k-means fit or update.
+    scene_cut
+        Mean absolute difference (0..255) between small thumbnails of consecutive frames above
+        which a frame starts a new scene and becomes a keyframe.
+    delta_min
+        A palette entry is sent again only when one of its channels moved by at least this many
+        8-bit levels.
+    stickiness
+        A pixel keeps its previous label while that colour is at most this much farther
+        (Euclidean, 8-bit RGB units) from the pixel than the best colour: saves bits and flicker.
+    zstd_level
+        Compression level of the label coder (1..22).
+    """
+
+    k: int = 32
+    keyint_s: float = 5.0
+    seed: int = 0
+    start_s: float = 0.0
+    duration_s: float | None = None
+    width: int | None = None
+    sample_pixels: int = 16384
+    scene_cut: float = 30.0
+    delta_min: int = 3
+    stickiness: float = 6.0
+    zstd_level: int = 6
+
+    def __post_init__(self) -> None:
+        check_int("k", self.k, K_MIN, K_MAX)
+        check_float("keyint_s", self.keyint_s, 0.04, 3600.0)
+        check_int("seed", self.seed, 0, 2**32 - 1)
+        check_float("start_s", self.start_s, 0.0, 1e7)
+        if self.duration_s is not None:
+            check_float("duration_s", self.duration_s, 0.001, 1e7)
+        if self.width is not None:
+            check_int("width", self.width, 2, MAX_WIDTH)
+        check_int("sample_pixels", self.sample_pixels, 1024, 4_000_000)
+        check_float("scene_cut", self.scene_cut, 0.0, 255.0)
+        check_int("delta_min", self.delta_min, 1, 255)
+        check_float("stickiness", self.stickiness, 0.0, 442.0)
+        check_int("zstd_level", self.zstd_level, 1, 22)
+
+    def replace(self, **changes: Any) -> EncodeSettings:
+        """Return a copy with ``changes`` applied (and validated)."""
+        return apply_overrides(self, changes, source="arguments")
+
+
+def check_int(name: str, value: object, lo: int, hi: int) -> None:
+    """Raise SettingsError unless ``value`` is an int in ``lo..hi``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"{name} must be an integer {lo}..{hi}, got {value!r}")
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name} must be {lo}..{hi}, got {value}")
+
+
+def check_float(name: str, value: object, lo: float, hi: float) -> None:
+    """Raise SettingsError unless ``value`` is a finite number in ``lo..hi``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingsError(f"{name} must be a number {lo}..{hi}, got {value!r}")
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise SettingsError(f"{name} must be {lo}..{hi}, got {value}")
+
+
+_FIELDS = {f.name for f in dataclasses.fields(EncodeSettings)}
+
+
+def apply_overrides(
+    base: EncodeSettings, changes: dict[str, Any], *, source: str
+) -> EncodeSettings:
+    """Return ``base`` with ``changes`` applied; ``source`` names where they came from."""
+    unknown = sorted(set(changes) - _FIELDS)
+    if unknown:
+        raise SettingsError(
+            f"unknown setting {unknown[0]!r} in {source}; known: {', '.join(sorted(_FIELDS))}"
+        )
+    try:
+        return dataclasses.replace(base, **changes)
+    except TypeError as exc:  # pragma: no cover - unknown keys are caught above
+        raise SettingsError(f"bad settings in {source}: {exc}") from exc
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a TOML preset and return its ``[encode]`` table.
+
+    Raises
+    ------
+    SettingsError
+        The file is missing, not TOML, or has keys other than ``[encode]``.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SettingsError(f"config file not found: {path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+    extra = sorted(set(data) - {"encode", "description"})
+    if extra:
+        raise SettingsError(f"unknown key {extra[0]!r} in config file {path}; expected [encode]")
+    table = data.get("encode", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"[encode] in config file {path} must be a table")
+    return table
+
+
+def load_settings(
+    config: str | Path | None = None, **overrides: Any
+) -> EncodeSettings:
+    """Build settings from defaults, then a config file, then explicit overrides.
+
+    Overrides whose value is None are ignored, so CLI options left unset do not mask the preset.
+    """
+    settings = EncodeSettings()
+    if config is not None:
+        settings = apply_overrides(settings, load_config(config), source=f"config file {config}")
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return apply_overrides(settings, given, source="arguments")
