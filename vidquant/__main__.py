@@ -1,0 +1,5 @@
+"""``python -m vidquant``: the command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,250 @@
+"""The ``vidquant`` command line: parse -> settings -> one library call -> exit code.
+
+No algorithm lives here. :func:`run` is the one place that maps errors to exit codes and a
+one-line message; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from . import __version__
+from .errors import FormatError, InputError, OutputError, SettingsError, VidquantError
+
+# Exit codes (documented in the README).
+EXIT_OK = 0
+EXIT_ERROR = 1  # any other vidquant error
+EXIT_USAGE = 2  # a bad call: option values, settings, config files
+EXIT_INPUT = 3  # the source cannot be read as video
+EXIT_FORMAT = 4  # a .vq file is damaged or of an unsupported version
+EXIT_OUTPUT = 5  # the output cannot be written (exists, folder missing, ...)
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="vidquant: palette video with k-means colour quantisation.",
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+T = TypeVar("T")
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code for an error that reached the command line."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, SettingsError):
+        return EXIT_USAGE
+    if isinstance(exc, FormatError):
+        return EXIT_FORMAT
+    if isinstance(exc, InputError):
+        return EXIT_INPUT
+    if isinstance(exc, OutputError):
+        return EXIT_OUTPUT
+    return EXIT_ERROR
+
+
+def run(job: Callable[[], T], *, debug: bool) -> T:
+    """Run ``job``; turn a vidquant error or Ctrl-C into one line on stderr and an exit code."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="vidquant: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return job()
+    except (VidquantError, KeyboardInterrupt) as exc:
+        if debug:
+            raise
+        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        err_console.print(f"vidquant: error: {message}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(exit_code_for(exc)) from None
+
+
+class _FpsColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:6.1f} fps")
+
+
+class RichProgress:
+    """Draws the library's progress reports as a rich progress bar on stderr."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self._enabled = enabled
+        self._bar: Progress | None = None
+        self._task = None
+
+    def start(self, description: str, total: int | None) -> None:
+        if not self._enabled:
+            return
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _FpsColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=False,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task(description, total=total)
+
+    def advance(self, frames: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, frames)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")]
+Force = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs.")]
+
+
+def _mb(nbytes: int) -> str:
+    return f"{nbytes / 1e6:.2f} MB"
+
+
+@app.command()
+def encode(
+    src: Annotated[Path, typer.Argument(help="Source video (mp4, mkv, webm, avi, mov, ...).")],
+    k: Annotated[int | None, typer.Option("-k", "--colors", help="Palette size, 2..256.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output .vq (default: beside SRC).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML preset (see configs/).")] = None,
+    keyint: Annotated[float | None, typer.Option("--keyint", help="Longest keyframe interval, seconds.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (same seed, same file).")] = None,
+    start: Annotated[float | None, typer.Option("--start", help="Start time, seconds.")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Seconds to encode.")] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Resize to this width.")] = None,
+    force: Force = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Encode a video into a palette video (.vq)."""
+    from .encoder import encode_file
+    from .settings import load_settings
+
+    def job() -> None:
+        settings = load_settings(
+            config, k=k, keyint_s=keyint, seed=seed, start_s=start, duration_s=duration, width=width
+        )
+        report = encode_file(src, output, settings, force=force, progress=RichProgress(enabled=not quiet))
+        s = report.sizes
+        out_console.print(
+            f"wrote {report.path}: {report.frames} frames ({report.keyframes} keyframes), "
+            f"{report.duration_s:.2f} s, {report.source.width}x{report.source.height}, k={settings.k}, "
+            f"{_mb(s.total)}, {report.kbps:.0f} kbps"
+        )
+        if report.frames_lost:
+            err_console.print(f"vidquant: warning: {report.frames_lost} damaged packets were skipped")
+
+    run(job, debug=debug)
+
+
+@app.command()
+def decode(
+    src: Annotated[Path, typer.Argument(help="A .vq file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="OUT.mp4 (H.264), OUT.mkv (lossless) or a folder (PNG frames).")],
+    salvage: Annotated[bool, typer.Option("--salvage", help="Decode a damaged file up to the damage.")] = False,
+    force: Force = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Decode a .vq file into a video any player opens, or PNG frames."""
+    from .export import decode_file
+
+    def job() -> None:
+        report = decode_file(src, output, force=force, salvage=salvage, progress=RichProgress(enabled=not quiet))
+        out_console.print(f"wrote {report.path}: {report.frames} frames, {report.duration_s:.2f} s")
+        if report.damage is not None:
+            err_console.print(f"vidquant: warning: stopped early at damaged data: {report.damage}")
+
+    run(job, debug=debug)
+
+
+@app.command()
+def info(
+    src: Annotated[Path, typer.Argument(help="A .vq file.")],
+    debug: Debug = False,
+) -> None:
+    """Show a .vq file's header, duration, frames, and where its bytes go."""
+    from .info import describe
+
+    def job() -> None:
+        vq = describe(src)
+        h = vq.header
+        source = h.meta.get("source", {}) if isinstance(h.meta, dict) else {}
+        rows = [
+            ("file", str(src)),
+            ("format version", f"{vq.version[0]}.{vq.version[1]}"),
+            ("encoder", str(h.meta.get("encoder", "?"))),
+            ("size", f"{h.width}x{h.height}"),
+            ("frame rate", f"{float(h.fps):.3f} fps ({h.fps.numerator}/{h.fps.denominator})"),
+            ("time base", f"{h.time_base.numerator}/{h.time_base.denominator} s"),
+            ("duration", f"{vq.duration_s:.3f} s"),
+            ("frames", str(vq.frames)),
+            ("keyframes", str(vq.keyframes)),
+            ("k", str(h.k)),
+            ("source", f"{source.get('name')} ({source.get('codec')}, {source.get('pix_fmt')}, "
+                       f"{source.get('width')}x{source.get('height')})"),
+        ]
+        for name, nbytes in (
+            ("total", vq.file_bytes),
+            ("labels", vq.label_bytes),
+            ("palettes", vq.palette_bytes),
+            ("overhead", vq.overhead_bytes),
+        ):
+            share = 100 * nbytes / vq.file_bytes if vq.file_bytes else 0.0
+            rows.append((f"{name}", f"{nbytes:>12,d} B  {vq.kbps(nbytes):10.1f} kbps  {share:5.1f} %"))
+        width = max(len(name) for name, _ in rows)
+        for name, value in rows:
+            out_console.print(f"{name:<{width}}  {value}", markup=False)
+
+    run(job, debug=debug)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"vidquant {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """vidquant: palette video with k-means colour quantisation."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
