@@ -133,6 +133,8 @@ class VqDecoder:
             # No usable index (a cut-short file): decode from the start and skip forward.
             log.info("no usable index (%s); seeking by decoding from the start", exc)
             return None, 0
+        if not entries:
+            return None, 0
         target = start_s / self.header.time_base
         best = entries[0]
         for entry in entries:

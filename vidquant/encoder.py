@@ -8,6 +8,7 @@ one container record. The reconstruction it returns is exactly what the decoder 
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -192,6 +193,8 @@ def make_header(info: VideoInfo, settings: EncodeSettings, source: Path | None =
     if tb.numerator >= 2**32 or tb.denominator >= 2**32:
         tb = Fraction(tb).limit_denominator(2**31)
     fps = Fraction(info.fps).limit_denominator(2**31)
+    if fps <= 0:
+        fps = Fraction(25)
     meta = {
         "encoder": f"vidquant {__version__}",
         "settings": asdict(settings),
@@ -201,7 +204,9 @@ def make_header(info: VideoInfo, settings: EncodeSettings, source: Path | None =
             "pix_fmt": info.pix_fmt,
             "width": info.source_width,
             "height": info.source_height,
-            "duration_s": info.duration_s,
+            "duration_s": info.duration_s
+            if info.duration_s is not None and math.isfinite(info.duration_s)
+            else None,
             "frames": info.frames,
         },
     }

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import MiniBatchKMeans
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,11 @@ log = logging.getLogger(__name__)
 _REVIVE_DISTANCE = 24.0
 # The model's per-centre counts are capped at this many frames' worth of samples, so that
 # partial_fit keeps following the video instead of freezing as counts grow without bound.
-_MEMORY_FRAMES = 4
+_MEMORY_FRAMES = 0.5
+# When partial_fit falls behind (the frame's sampled error rises this far above the error right
+# after the last full fit, 1 dB), the palette is refitted from its current colours: entries keep
+# their slots, and only the ones that moved are sent.
+_REFIT_RATIO = 10 ** (1.0 / 10)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class PaletteManager:
         self._rng = np.random.default_rng(seed)
         self._model: MiniBatchKMeans | None = None
         self.palette = np.zeros((k, 3), np.uint8)  # what the decoder has
+        self._fit_mse = 0.0  # sampled error right after the last full fit
+        self.refits = 0  # full refits between keyframes, for reports
 
     def _sample(self, rgb: np.ndarray, n: int) -> np.ndarray:
         flat = rgb.reshape(-1, 3)
@@ -105,17 +112,19 @@ class PaletteManager:
             palette[len(colours) :] = colours[-1]
             self._model = None
             self.palette = palette
+            self._fit_mse = 0.0
             return palette.copy()
         if reuse and self._model is not None:
             init = self.palette.astype(np.float32)
             model = self._new_model(init, 1)
         else:
             model = self._new_model("k-means++", 3)
-        model.fit(sample)
+        with _one_thread():
+            model.fit(sample)
         self._model = model
         self._cap_counts()
         self.palette = _to_uint8(model.cluster_centers_)
-        self._revive_dead(sample)
+        _, self._fit_mse = self._revive_dead(sample)
         return self.palette.copy()
 
     def update(self, rgb: np.ndarray) -> PaletteDelta:
@@ -127,12 +136,25 @@ class PaletteManager:
         if self._model is None:
             # The keyframe had too few colours for k-means; start a model from its palette.
             self._model = self._new_model(self.palette.astype(np.float32), 1)
-        self._model.partial_fit(sample)
+        with _one_thread():
+            self._model.partial_fit(sample)
         self._cap_counts()
         proposed = _to_uint8(self._model.cluster_centers_)
         moved = np.abs(proposed.astype(np.int16) - self.palette).max(axis=1) >= self.delta_min
         self.palette[moved] = proposed[moved]
-        revived = self._revive_dead(sample)
+        revived, error = self._revive_dead(sample)
+        if error > max(self._fit_mse, 1.0) * _REFIT_RATIO:
+            model = self._new_model(self.palette.astype(np.float32), 1)
+            with _one_thread():
+                model.fit(sample)
+            self._model = model
+            self._cap_counts()
+            proposed = _to_uint8(model.cluster_centers_)
+            refit = np.abs(proposed.astype(np.int16) - self.palette).max(axis=1) >= self.delta_min
+            self.palette[refit] = proposed[refit]
+            moved |= refit
+            revived, self._fit_mse = self._revive_dead(sample)
+            self.refits += 1
         changed = moved
         changed[revived] = True
         index = np.flatnonzero(changed).astype(np.uint8)
@@ -145,8 +167,12 @@ class PaletteManager:
         if counts is not None:
             np.minimum(counts, _MEMORY_FRAMES * self.sample_pixels / self.k, out=counts)
 
-    def _revive_dead(self, sample: np.ndarray) -> np.ndarray:
-        """Move entries no sampled pixel uses to the worst-served colours; return their indices."""
+    def _revive_dead(self, sample: np.ndarray) -> tuple[np.ndarray, float]:
+        """Move entries no sampled pixel uses to the worst-served colours.
+
+        Returns the revived indices and the sample's mean squared error (per pixel, summed over
+        channels) with the resulting palette.
+        """
         pal = self.palette.astype(np.float32)
         d = ((sample[:, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
         nearest = d.argmin(axis=1)
@@ -165,8 +191,14 @@ class PaletteManager:
             revived.append(slot)
             if self._model is not None:
                 self._model.cluster_centers_[slot] = self.palette[slot]
-        return np.array(revived, dtype=np.intp)
+        return np.array(revived, dtype=np.intp), float(best.mean())
 
 
 def _to_uint8(centres: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(centres), 0, 255).astype(np.uint8)
+
+
+def _one_thread() -> threadpool_limits:
+    # The fits are small (a few thousand samples); OpenMP threads cost more than they give, and
+    # they spin against the reader thread and any other process on the machine.
+    return threadpool_limits(limits=1, user_api="openmp")

@@ -125,7 +125,9 @@ def pack_record(tag: bytes, payload: bytes) -> bytes:
 
 def pack_header(header: Header) -> bytes:
     """HEAD payload for ``header``."""
-    meta = json.dumps(header.meta, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    meta = json.dumps(
+        header.meta, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
     if len(meta) > fmt.MAX_META:
         raise ValueError(f"header metadata is {len(meta)} bytes, limit {fmt.MAX_META}")
     fixed = fmt.HEADER.pack(
@@ -169,7 +171,7 @@ def unpack_header(payload: bytes, offset: int) -> Header:
     if meta_bytes:
         try:
             meta = json.loads(bytes(meta_bytes).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise FormatError(f"HEAD metadata is not UTF-8 JSON: {exc}", offset=offset) from exc
         if not isinstance(meta, dict):
             raise FormatError("HEAD metadata is not a JSON object", offset=offset)
@@ -358,7 +360,9 @@ class ContainerReader:
                 fmt.VERSION_MINOR,
             )
         self.version = (major, minor)
-        tag, payload, offset = self._read_record(fmt.PREAMBLE.size, fmt.MAX_META + fmt.HEADER.size)
+        tag, payload, offset = self._read_record(
+            fmt.PREAMBLE.size, fmt.MAX_META + fmt.HEADER.size
+        )
         if tag != fmt.TAG_HEADER:
             raise FormatError(f"first record is {tag!r}, expected {fmt.TAG_HEADER!r}", offset=offset)
         self.header = unpack_header(payload, offset + fmt.RECORD_HEAD.size)
@@ -374,8 +378,22 @@ class ContainerReader:
             )
         return data
 
-    def _read_record(self, offset: int, max_payload: int) -> tuple[bytes, memoryview, int]:
-        """Read the record at ``offset``; return (tag, payload, offset) after checking the CRC."""
+    def _limit(self, tag: bytes) -> int:
+        """Largest payload a record with ``tag`` may declare in this file."""
+        if tag == fmt.TAG_INDEX:
+            return fmt.INDEX_COUNT.size + fmt.MAX_INDEX_ENTRIES * fmt.INDEX_ENTRY.size
+        if tag == fmt.TAG_TRAILER:
+            return fmt.TRAILER.size
+        return self._max_payload
+
+    def _read_record(
+        self, offset: int, max_payload: int | None = None
+    ) -> tuple[bytes, memoryview, int]:
+        """Read the record at ``offset``; return (tag, payload, offset) after checking the CRC.
+
+        ``max_payload`` defaults to the limit for the record's tag; the length is also checked
+        against the bytes left in the file before anything is allocated.
+        """
         self._f.seek(offset)
         head = self._f.read(fmt.RECORD_HEAD.size)
         if len(head) == 0:
@@ -388,6 +406,8 @@ class ContainerReader:
         tag, length = fmt.RECORD_HEAD.unpack(head)
         if not all(0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c == 0x20 for c in tag):
             raise FormatError(f"bad record tag {tag!r}", offset=offset)
+        if max_payload is None:
+            max_payload = self._limit(tag)
         if length > max_payload:
             raise FormatError(
                 f"record {tag!r} declares {length} bytes, more than the {max_payload} allowed",
@@ -423,8 +443,9 @@ class ContainerReader:
         offset = self.first_frame_offset if start_offset is None else start_offset
         last_pts: int | None = None
         first = True
+        frames = 0
         while True:
-            tag, payload, rec_offset = self._read_record(offset, self._max_payload)
+            tag, payload, rec_offset = self._read_record(offset)
             offset = rec_offset + fmt.RECORD_HEAD.size + len(payload) + fmt.RECORD_CRC.size
             if tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME):
                 record = unpack_frame(tag, payload, rec_offset, self.header)
@@ -437,21 +458,37 @@ class ContainerReader:
                     )
                 first = False
                 last_pts = record.pts
+                frames += 1
                 yield record
             elif tag == fmt.TAG_INDEX:
-                self._check_end(offset)
+                self._check_end(rec_offset, offset, frames if start_offset is None else None)
                 return
             elif fmt.tag_is_critical(tag):
                 raise FormatError(f"unknown critical record {tag!r}", offset=rec_offset)
             else:
                 log.debug("skipping ancillary record %r at %d", tag, rec_offset)
 
-    def _check_end(self, offset: int) -> None:
-        """After the index: the trailer must follow and end the file."""
-        tail_end = offset + fmt.TRAILER_RECORD_SIZE
-        if tail_end > self.file_size:
+    def _check_end(self, index_offset: int, offset: int, frames: int | None) -> None:
+        """After the index at ``index_offset``: the trailer must follow at ``offset``, end the
+        file, point back at this index and (when known) count ``frames`` frames."""
+        if offset + fmt.TRAILER_RECORD_SIZE > self.file_size:
             raise TruncatedError("file ends before the trailer (TAIL record)", offset=offset)
-        self.read_trailer()
+        if offset + fmt.TRAILER_RECORD_SIZE != self.file_size:
+            raise FormatError(
+                f"{self.file_size - offset - fmt.TRAILER_RECORD_SIZE} unexpected bytes between "
+                "the index and the trailer",
+                offset=offset,
+            )
+        trailer = self.read_trailer()
+        if trailer.index_offset != index_offset:
+            raise FormatError(
+                f"TAIL points at an index at {trailer.index_offset}, found it at {index_offset}",
+                offset=offset,
+            )
+        if frames is not None and trailer.frames != frames:
+            raise FormatError(
+                f"TAIL counts {trailer.frames} frames, the file holds {frames}", offset=offset
+            )
 
     def read_trailer(self) -> Trailer:
         """Read and check the TAIL record at the end of the file."""
@@ -471,8 +508,7 @@ class ContainerReader:
     def read_index(self) -> tuple[Trailer, list[IndexEntry]]:
         """Read the trailer and the keyframe index (for seeking), checking every entry."""
         trailer = self.read_trailer()
-        limit = fmt.INDEX_COUNT.size + fmt.MAX_INDEX_ENTRIES * fmt.INDEX_ENTRY.size
-        tag, payload, offset = self._read_record(trailer.index_offset, limit)
+        tag, payload, offset = self._read_record(trailer.index_offset)
         if tag != fmt.TAG_INDEX:
             raise FormatError(f"index offset points at {tag!r}, not INDX", offset=offset)
         if len(payload) < fmt.INDEX_COUNT.size:

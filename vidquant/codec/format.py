@@ -19,8 +19,9 @@ import struct
 MAGIC = b"\x89VQUANT\n"  # 0x89 catches 7-bit transfers, "\n" catches newline conversion
 
 # Version policy: a reader refuses a file whose major version differs from its own (the layout
-# may have changed) and reads a file with a newer minor version after a warning (minor versions
-# only add ancillary records or append fields that older readers may ignore).
+# may have changed) and reads a file with a newer minor version after a warning. A minor version
+# may only add ancillary records (lower-case tags) that older readers skip; anything else that
+# changes the bytes of an existing record needs a new major version.
 VERSION_MAJOR = 1
 VERSION_MINOR = 0
 

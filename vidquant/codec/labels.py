@@ -74,7 +74,19 @@ class LabelDecoder:
         if mode == fmt.LABELS_DELTA and previous is None:
             raise FormatError("residual labels without a previous frame", offset=offset)
         try:
-            raw = self._zstd.decompress(payload, max_output_size=self._size)
+            # The frame header's declared size is checked first: zstandard would otherwise
+            # allocate whatever a damaged header claims.
+            declared = zstandard.frame_content_size(payload)
+            if declared != self._size:
+                raise FormatError(
+                    f"label payload declares {declared} bytes, expected "
+                    f"{self.width}x{self.height}={self._size}",
+                    offset=offset,
+                )
+            stream = self._zstd.decompressobj()
+            raw = stream.decompress(payload)
+            if not stream.eof or stream.unused_data:
+                raise FormatError("label payload has bytes after its zstd frame", offset=offset)
         except zstandard.ZstdError as exc:
             raise FormatError(f"label payload does not decompress: {exc}", offset=offset) from exc
         if len(raw) != self._size:
