@@ -1,0 +1,139 @@
+"""The command line, in process: exit codes, one-line errors, outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vidquant.cli import EXIT_FORMAT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_line_error(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one error line, got: {result.stderr!r}"
+    assert "Traceback" not in result.output + result.stderr
+    assert lines[0].startswith("vidquant: error: ")
+    return lines[0]
+
+
+def test_encode_info_decode(clip: Path, tmp_path: Path) -> None:
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(clip.read_bytes())
+    result = invoke("encode", src, "-k", "16", "--quiet")
+    assert result.exit_code == 0, result.output + result.stderr
+    vq = tmp_path / "clip.vq"  # default name: beside the input
+    assert vq.exists() and "24 frames" in result.stdout
+
+    result = invoke("info", vq)
+    assert result.exit_code == 0
+    for needle in ("96x64", "frames          24", "k               16", "labels", "palettes", "overhead", "kbps"):
+        assert needle in result.stdout, needle
+
+    out = tmp_path / "clip.decoded.mp4"
+    result = invoke("decode", vq, "-o", out, "--quiet")
+    assert result.exit_code == 0 and out.stat().st_size > 0
+
+
+def test_never_overwrites_without_force(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.vq"
+    assert invoke("encode", clip, "-o", out, "-q").exit_code == 0
+    before = out.read_bytes()
+    result = invoke("encode", clip, "-o", out, "-q", "-k", "4")
+    assert result.exit_code == EXIT_OUTPUT
+    assert "--force" in one_line_error(result)
+    assert out.read_bytes() == before
+    assert invoke("encode", clip, "-o", out, "-q", "-k", "4", "--force").exit_code == 0
+    assert out.read_bytes() != before
+
+
+@pytest.mark.parametrize("k", ["0", "1", "257", "-1"])
+def test_bad_k(clip: Path, tmp_path: Path, k: str) -> None:
+    result = invoke("encode", clip, "-o", tmp_path / "x.vq", "-k", k)
+    assert result.exit_code == EXIT_USAGE
+    assert "k must be 2..256" in one_line_error(result)
+    assert not (tmp_path / "x.vq").exists()
+
+
+def test_non_numeric_k_is_a_usage_error(clip: Path) -> None:
+    result = invoke("encode", clip, "-k", "many")
+    assert result.exit_code == EXIT_USAGE
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_and_not_a_video(tmp_path: Path) -> None:
+    result = invoke("encode", tmp_path / "missing.mp4")
+    assert result.exit_code == EXIT_INPUT
+    assert "not found" in one_line_error(result)
+    text = tmp_path / "notes.mp4"
+    text.write_text("hello\n")
+    result = invoke("encode", text)
+    assert result.exit_code == EXIT_INPUT
+    assert "cannot open" in one_line_error(result)
+    assert not (tmp_path / "notes.vq").exists()
+
+
+def test_corrupt_vq_is_a_format_error(clip: Path, tmp_path: Path) -> None:
+    vq = tmp_path / "c.vq"
+    assert invoke("encode", clip, "-o", vq, "-q").exit_code == 0
+    data = bytearray(vq.read_bytes())
+    data[200] ^= 0xFF
+    vq.write_bytes(bytes(data))
+    for args in (("info", vq), ("decode", vq, "-o", tmp_path / "c.mp4", "-q")):
+        result = invoke(*args)
+        assert result.exit_code == EXIT_FORMAT
+        assert "offset" in one_line_error(result)
+    assert not (tmp_path / "c.mp4").exists(), "a failed decode left a file behind"
+    assert not list(tmp_path.glob(".c.*")), "a failed decode left its temporary file"
+
+
+def test_salvage_decodes_a_cut_file(clip: Path, tmp_path: Path) -> None:
+    vq = tmp_path / "c.vq"
+    assert invoke("encode", clip, "-o", vq, "-q").exit_code == 0
+    data = vq.read_bytes()
+    vq.write_bytes(data[: len(data) * 2 // 3])
+    assert invoke("decode", vq, "-o", tmp_path / "a.mkv", "-q").exit_code == EXIT_FORMAT
+    result = invoke("decode", vq, "-o", tmp_path / "b.mkv", "-q", "--salvage")
+    assert result.exit_code == 0, result.stderr
+    assert "stopped early" in result.stderr
+
+
+def test_config_and_flags(clip: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "p.toml"
+    cfg.write_text("[encode]\nk = 4\nkeyint_s = 0.5\n")
+    vq = tmp_path / "c.vq"
+    result = invoke("encode", clip, "-o", vq, "--config", cfg, "-k", "6", "-q", "--duration", "1", "--width", "48")
+    assert result.exit_code == 0, result.stderr
+    assert "k=6" in result.stdout and "12 frames" in result.stdout and "48x32" in result.stdout
+    cfg.write_text("[encode]\ncolours = 4\n")
+    result = invoke("encode", clip, "-o", tmp_path / "d.vq", "--config", cfg)
+    assert result.exit_code == EXIT_USAGE
+    assert "'colours'" in one_line_error(result) and "p.toml" in result.stderr
+
+
+def test_decode_to_png_folder_and_bad_suffix(clip: Path, tmp_path: Path) -> None:
+    vq = tmp_path / "c.vq"
+    assert invoke("encode", clip, "-o", vq, "-q", "--duration", "0.5").exit_code == 0
+    assert invoke("decode", vq, "-o", tmp_path / "frames", "-q").exit_code == 0
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 6
+    result = invoke("decode", vq, "-o", tmp_path / "out.gif")
+    assert result.exit_code == EXIT_OUTPUT
+    one_line_error(result)
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    result = invoke("encode", tmp_path / "missing.mp4", "--debug")
+    assert result.exit_code != 0
+    assert result.exception is not None
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0 and "vidquant" in result.stdout
