@@ -60,7 +60,9 @@ def make_clip(
             n = int(48000 * frames / fps)
             t = np.arange(n) / 48000
             tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-            aframe = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+            aframe = av.AudioFrame.from_ndarray(
+                np.stack([tone, tone]), format="fltp", layout="stereo"
+            )
             aframe.sample_rate = 48000
             aframe.pts = 0
             container.mux(astream.encode(aframe))

@@ -34,7 +34,15 @@ def test_encode_info_decode(clip: Path, tmp_path: Path) -> None:
 
     result = invoke("info", vq)
     assert result.exit_code == 0
-    for needle in ("96x64", "frames          24", "k               16", "labels", "palettes", "overhead", "kbps"):
+    for needle in (
+        "96x64",
+        "frames          24",
+        "k               16",
+        "labels",
+        "palettes",
+        "overhead",
+        "kbps",
+    ):
         assert needle in result.stdout, needle
 
     out = tmp_path / "clip.decoded.mp4"
@@ -109,7 +117,21 @@ def test_config_and_flags(clip: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "p.toml"
     cfg.write_text("[encode]\nk = 4\nkeyint_s = 0.5\n")
     vq = tmp_path / "c.vq"
-    result = invoke("encode", clip, "-o", vq, "--config", cfg, "-k", "6", "-q", "--duration", "1", "--width", "48")
+    result = invoke(
+        "encode",
+        clip,
+        "-o",
+        vq,
+        "--config",
+        cfg,
+        "-k",
+        "6",
+        "-q",
+        "--duration",
+        "1",
+        "--width",
+        "48",
+    )
     assert result.exit_code == 0, result.stderr
     assert "k=6" in result.stdout and "12 frames" in result.stdout and "48x32" in result.stdout
     cfg.write_text("[encode]\ncolours = 4\n")

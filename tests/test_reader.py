@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from media import make_clip, synthetic_frame
+
 from vidquant.errors import InputError
 from vidquant.io.reader import VideoReader
 from vidquant.metrics import psnr
@@ -49,7 +49,9 @@ def test_pixel_formats_convert_to_rgb(
 
 
 def test_odd_size(tmp_path: Path) -> None:
-    path = make_clip(tmp_path / "odd.mkv", width=37, height=23, frames=2, codec="ffv1", pix_fmt="yuv444p")
+    path = make_clip(
+        tmp_path / "odd.mkv", width=37, height=23, frames=2, codec="ffv1", pix_fmt="yuv444p"
+    )
     with VideoReader(path) as reader:
         assert (reader.info.width, reader.info.height) == (37, 23)
         assert next(iter(reader)).rgb.shape == (23, 37, 3)
@@ -59,13 +61,18 @@ def test_variable_frame_rate_timestamps_survive(tmp_path: Path) -> None:
     tb = Fraction(1, 1000)
     pts = [0, 40, 80, 200, 240, 500, 540]
     path = make_clip(
-        tmp_path / "vfr.mkv", frames=len(pts), codec="ffv1", pix_fmt="yuv444p", pts_list=pts, time_base=tb
+        tmp_path / "vfr.mkv",
+        frames=len(pts),
+        codec="ffv1",
+        pix_fmt="yuv444p",
+        pts_list=pts,
+        time_base=tb,
     )
     with VideoReader(path) as reader:
         frames = list(reader)
     times = [round(f.time_s, 3) for f in frames]
     assert times == [p / 1000 for p in pts]
-    assert [f.duration for f in frames[:-1]] == [b - a for a, b in zip(pts, pts[1:])]
+    assert [f.duration for f in frames[:-1]] == [b - a for a, b in zip(pts, pts[1:], strict=False)]
 
 
 def test_start_duration_and_resize(clip: Path) -> None:
@@ -97,7 +104,9 @@ def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
     path = tmp_path / "tone.m4a"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("aac", rate=48000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 4800), np.float32), format="fltp", layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 4800), np.float32), format="fltp", layout="mono"
+        )
         frame.sample_rate = 48000
         for packet in stream.encode(frame):
             container.mux(packet)

@@ -52,7 +52,11 @@ def test_round_trip_sample_clip(sample: Path, tmp_path: Path) -> None:
     assert len(decoded) == len(sources) == 96
     keyframes = sum(f.keyframe for f in decoded)
     assert 1 <= keyframes < 10
-    deltas = [f.index for f in decoded[1:] if not f.keyframe and not np.array_equal(f.palette, decoded[f.index - 1].palette)]
+    deltas = [
+        f.index
+        for f in decoded[1:]
+        if not f.keyframe and not np.array_equal(f.palette, decoded[f.index - 1].palette)
+    ]
     assert deltas, "no palette delta was replayed on the sample"
     values = []
     for src, rec, dec in zip(sources, recons, decoded, strict=True):
@@ -76,7 +80,9 @@ def test_seek_equals_sequential_decode(clip: Path, tmp_path: Path) -> None:
             expect = full[first.index :]
             assert len(seeked) == len(expect)
             for a, b in zip(seeked, expect, strict=True):
-                assert a.pts == b.pts and np.array_equal(a.to_rgb(), b.to_rgb()), f"t={t} frame {a.index}"
+                assert a.pts == b.pts and np.array_equal(a.to_rgb(), b.to_rgb()), (
+                    f"t={t} frame {a.index}"
+                )
 
 
 def test_lossless_mkv_reads_back_exactly(clip: Path, tmp_path: Path) -> None:
@@ -118,7 +124,9 @@ def test_png_folder_output(clip: Path, tmp_path: Path) -> None:
 def test_odd_size_round_trip_and_mp4(tmp_path: Path) -> None:
     from media import make_clip
 
-    src = make_clip(tmp_path / "odd.mkv", width=37, height=23, frames=5, codec="ffv1", pix_fmt="yuv444p")
+    src = make_clip(
+        tmp_path / "odd.mkv", width=37, height=23, frames=5, codec="ffv1", pix_fmt="yuv444p"
+    )
     vq, mp4 = tmp_path / "odd.vq", tmp_path / "odd.mp4"
     encode_file(src, vq, EncodeSettings(k=8))
     decode_file(vq, mp4)

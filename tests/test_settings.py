@@ -52,4 +52,6 @@ def test_shipped_presets_load(name: str) -> None:
 
 
 def test_presets_exist() -> None:
-    assert {"default.toml", "small.toml", "quality.toml"} <= {p.name for p in CONFIGS.glob("*.toml")}
+    assert {"default.toml", "small.toml", "quality.toml"} <= {
+        p.name for p in CONFIGS.glob("*.toml")
+    }

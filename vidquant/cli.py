@@ -78,7 +78,9 @@ def run(job: Callable[[], T], *, debug: bool) -> T:
         if debug:
             raise
         message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        err_console.print(f"vidquant: error: {message}", highlight=False, markup=False, soft_wrap=True)
+        err_console.print(
+            f"vidquant: error: {message}", highlight=False, markup=False, soft_wrap=True
+        )
         raise typer.Exit(exit_code_for(exc)) from None
 
 
@@ -136,10 +138,18 @@ def _mb(nbytes: int) -> str:
 def encode(
     src: Annotated[Path, typer.Argument(help="Source video (mp4, mkv, webm, avi, mov, ...).")],
     k: Annotated[int | None, typer.Option("-k", "--colors", help="Palette size, 2..256.")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output .vq (default: beside SRC).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML preset (see configs/).")] = None,
-    keyint: Annotated[float | None, typer.Option("--keyint", help="Longest keyframe interval, seconds.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (same seed, same file).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Output .vq (default: beside SRC).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML preset (see configs/).")
+    ] = None,
+    keyint: Annotated[
+        float | None, typer.Option("--keyint", help="Longest keyframe interval, seconds.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed (same seed, same file).")
+    ] = None,
     start: Annotated[float | None, typer.Option("--start", help="Start time, seconds.")] = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Seconds to encode.")] = None,
     width: Annotated[int | None, typer.Option("--width", help="Resize to this width.")] = None,
@@ -155,15 +165,20 @@ def encode(
         settings = load_settings(
             config, k=k, keyint_s=keyint, seed=seed, start_s=start, duration_s=duration, width=width
         )
-        report = encode_file(src, output, settings, force=force, progress=RichProgress(enabled=not quiet))
+        report = encode_file(
+            src, output, settings, force=force, progress=RichProgress(enabled=not quiet)
+        )
         s = report.sizes
         out_console.print(
             f"wrote {report.path}: {report.frames} frames ({report.keyframes} keyframes), "
-            f"{report.duration_s:.2f} s, {report.source.width}x{report.source.height}, k={settings.k}, "
+            f"{report.duration_s:.2f} s, {report.source.width}x{report.source.height}, "
+            f"k={settings.k}, "
             f"{_mb(s.total)}, {report.kbps:.0f} kbps"
         )
         if report.frames_lost:
-            err_console.print(f"vidquant: warning: {report.frames_lost} damaged packets were skipped")
+            err_console.print(
+                f"vidquant: warning: {report.frames_lost} damaged packets were skipped"
+            )
 
     run(job, debug=debug)
 
@@ -171,8 +186,15 @@ def encode(
 @app.command()
 def decode(
     src: Annotated[Path, typer.Argument(help="A .vq file.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="OUT.mp4 (H.264), OUT.mkv (lossless) or a folder (PNG frames).")],
-    salvage: Annotated[bool, typer.Option("--salvage", help="Decode a damaged file up to the damage.")] = False,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", help="OUT.mp4 (H.264), OUT.mkv (lossless) or a folder (PNG frames)."
+        ),
+    ],
+    salvage: Annotated[
+        bool, typer.Option("--salvage", help="Decode a damaged file up to the damage.")
+    ] = False,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -181,7 +203,9 @@ def decode(
     from .export import decode_file
 
     def job() -> None:
-        report = decode_file(src, output, force=force, salvage=salvage, progress=RichProgress(enabled=not quiet))
+        report = decode_file(
+            src, output, force=force, salvage=salvage, progress=RichProgress(enabled=not quiet)
+        )
         out_console.print(f"wrote {report.path}: {report.frames} frames, {report.duration_s:.2f} s")
         if report.damage is not None:
             err_console.print(f"vidquant: warning: stopped early at damaged data: {report.damage}")
@@ -212,8 +236,11 @@ def info(
             ("frames", str(vq.frames)),
             ("keyframes", str(vq.keyframes)),
             ("k", str(h.k)),
-            ("source", f"{source.get('name')} ({source.get('codec')}, {source.get('pix_fmt')}, "
-                       f"{source.get('width')}x{source.get('height')})"),
+            (
+                "source",
+                f"{source.get('name')} ({source.get('codec')}, {source.get('pix_fmt')}, "
+                f"{source.get('width')}x{source.get('height')})",
+            ),
         ]
         for name, nbytes in (
             ("total", vq.file_bytes),
@@ -222,7 +249,9 @@ def info(
             ("overhead", vq.overhead_bytes),
         ):
             share = 100 * nbytes / vq.file_bytes if vq.file_bytes else 0.0
-            rows.append((f"{name}", f"{nbytes:>12,d} B  {vq.kbps(nbytes):10.1f} kbps  {share:5.1f} %"))
+            rows.append(
+                (f"{name}", f"{nbytes:>12,d} B  {vq.kbps(nbytes):10.1f} kbps  {share:5.1f} %")
+            )
         width = max(len(name) for name, _ in rows)
         for name, value in rows:
             out_console.print(f"{name:<{width}}  {value}", markup=False)

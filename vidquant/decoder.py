@@ -42,7 +42,9 @@ class VqDecoder:
         The file's header (size, frame rate, time base, k, metadata).
     """
 
-    def __init__(self, fileobj: BinaryIO, *, path: Path | None = None, owns_file: bool = False) -> None:
+    def __init__(
+        self, fileobj: BinaryIO, *, path: Path | None = None, owns_file: bool = False
+    ) -> None:
         self._f = fileobj
         self.path = path
         self._owns = owns_file
@@ -71,7 +73,9 @@ class VqDecoder:
         """Raw frame records in file order (for ``info`` and tools)."""
         return self._reader.iter_frames()
 
-    def iter_frames(self, *, start_s: float | None = None, salvage: bool = False) -> Iterator[PaletteFrame]:
+    def iter_frames(
+        self, *, start_s: float | None = None, salvage: bool = False
+    ) -> Iterator[PaletteFrame]:
         """Yield decoded palette frames in presentation order.
 
         Parameters
@@ -109,7 +113,9 @@ class VqDecoder:
                 labels = labels_dec.decode(
                     rec.label_mode, rec.labels, None if rec.keyframe else labels, offset=rec.offset
                 )
-                frame = PaletteFrame(index, rec.pts, rec.duration, h.time_base, labels, palette, rec.keyframe)
+                frame = PaletteFrame(
+                    index, rec.pts, rec.duration, h.time_base, labels, palette, rec.keyframe
+                )
                 index += 1
                 if target is not None and rec.pts + rec.duration <= target:
                     continue

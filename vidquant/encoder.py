@@ -20,7 +20,6 @@ import cv2
 import numpy as np
 
 from . import __version__
-from .codec import format as fmt
 from .codec.container import ContainerWriter, FrameRecord, Header, RecordSizes
 from .codec.labels import LabelEncoder
 from .errors import InputError
@@ -128,7 +127,9 @@ class Encoder:
         """Encode one frame (in presentation order) and write its record."""
         h = self.header
         if frame.rgb.shape != (h.height, h.width, 3):
-            raise ValueError(f"frame {frame.index} is {frame.rgb.shape}, expected {(h.height, h.width, 3)}")
+            raise ValueError(
+                f"frame {frame.index} is {frame.rgb.shape}, expected {(h.height, h.width, 3)}"
+            )
         thumb = cv2.resize(frame.rgb, _THUMB, interpolation=cv2.INTER_AREA).astype(np.int16)
         cut = (
             self._prev_thumb is not None
@@ -210,7 +211,9 @@ def make_header(info: VideoInfo, settings: EncodeSettings, source: Path | None =
             "frames": info.frames,
         },
     }
-    return Header(width=info.width, height=info.height, fps=fps, time_base=tb, k=settings.k, meta=meta)
+    return Header(
+        width=info.width, height=info.height, fps=fps, time_base=tb, k=settings.k, meta=meta
+    )
 
 
 def _prefetch(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
@@ -297,7 +300,9 @@ def encode_file(
     dst = Path(dst) if dst is not None else src.with_suffix(".vq")
     progress = progress or NullProgress()
     check_output(dst, force=force, inputs=(src,))
-    with VideoReader(src, start_s=settings.start_s, duration_s=settings.duration_s, width=settings.width) as reader:
+    with VideoReader(
+        src, start_s=settings.start_s, duration_s=settings.duration_s, width=settings.width
+    ) as reader:
         info = reader.info
         total = _expected_frames(info, settings)
         header = make_header(info, settings, src)

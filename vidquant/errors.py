@@ -1,13 +1,13 @@
 """The error hierarchy: a bad file is not a bad call.
 
-Every error vidquant raises on purpose derives from :class:`VidquantError`, so a caller (and the CLI)
-can catch one type. The subclasses say whose fault it is:
+Every error vidquant raises on purpose derives from :class:`VidquantError`, so a caller (and the
+CLI) can catch one type. The subclasses say whose fault it is:
 
-- :class:`FormatError`: the bytes of a ``.vq`` file are wrong (truncated, corrupted, wrong version).
-  It carries the byte offset where reading failed.
-- :class:`InputError`: a source file cannot be read as video (missing, not a video, no video stream).
+- :class:`FormatError`: the bytes of a ``.vq`` file are wrong (truncated, corrupted, wrong
+  version). It carries the byte offset where reading failed.
+- :class:`InputError`: a source cannot be read as video (missing, not a video, no video stream).
 - :class:`SettingsError`: the call itself is wrong (k out of range, unknown config key, ...).
-- :class:`OutputError`: the output cannot be written (exists without ``force``, folder missing, ...).
+- :class:`OutputError`: the output cannot be written (exists without ``force``, folder missing).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +71,8 @@ def decode_file(
     with open_vq(src) as decoder:
         h = decoder.header
         total = None
-        try:
+        with contextlib.suppress(FormatError):  # a damaged or cut-short file: count unknown
             total = decoder.read_index()[0].frames
-        except FormatError:
-            pass  # a damaged or cut-short file: the count is unknown
         frames = 0
         end_s = 0.0
         progress.start(f"decode {src.name}", total)

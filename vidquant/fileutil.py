@@ -34,7 +34,8 @@ def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
     An interrupted or failed job leaves nothing under the final name (and removes its temporary).
     """
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix if suffix is not None else ".part" + path.suffix,
+        prefix=f".{path.name}.",
+        suffix=suffix if suffix is not None else ".part" + path.suffix,
         dir=path.parent if str(path.parent) else ".",
     )
     os.close(fd)

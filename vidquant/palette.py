@@ -187,7 +187,9 @@ class PaletteManager:
             slot = dead.pop(0)
             colour = sample[worst]
             self.palette[slot] = np.clip(np.rint(colour), 0, 255).astype(np.uint8)
-            best = np.minimum(best, ((sample - self.palette[slot].astype(np.float32)) ** 2).sum(axis=1))
+            best = np.minimum(
+                best, ((sample - self.palette[slot].astype(np.float32)) ** 2).sum(axis=1)
+            )
             revived.append(slot)
             if self._model is not None:
                 self._model.cluster_centers_[slot] = self.palette[slot]

@@ -147,9 +147,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return table
 
 
-def load_settings(
-    config: str | Path | None = None, **overrides: Any
-) -> EncodeSettings:
+def load_settings(config: str | Path | None = None, **overrides: Any) -> EncodeSettings:
     """Build settings from defaults, then a config file, then explicit overrides.
 
     Overrides whose value is None are ignored, so CLI options left unset do not mask the preset.

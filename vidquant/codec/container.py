@@ -125,9 +125,9 @@ def pack_record(tag: bytes, payload: bytes) -> bytes:
 
 def pack_header(header: Header) -> bytes:
     """HEAD payload for ``header``."""
-    meta = json.dumps(
-        header.meta, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    meta = json.dumps(header.meta, sort_keys=True, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
     if len(meta) > fmt.MAX_META:
         raise ValueError(f"header metadata is {len(meta)} bytes, limit {fmt.MAX_META}")
     fixed = fmt.HEADER.pack(
@@ -344,7 +344,9 @@ class ContainerReader:
         pre = self._read_exact(fmt.PREAMBLE.size, 0, "preamble")
         magic, major, minor = fmt.PREAMBLE.unpack(pre)
         if magic != fmt.MAGIC:
-            raise FormatError(f"not a vidquant file: magic is {magic!r}, expected {fmt.MAGIC!r}", offset=0)
+            raise FormatError(
+                f"not a vidquant file: magic is {magic!r}, expected {fmt.MAGIC!r}", offset=0
+            )
         if major != fmt.VERSION_MAJOR:
             raise VersionError(
                 f"file format version {major}.{minor} is not supported by this reader "
@@ -353,18 +355,19 @@ class ContainerReader:
             )
         if minor > fmt.VERSION_MINOR:
             log.warning(
-                "file format version %d.%d is newer than this reader's %d.%d; reading what it knows",
+                "file format version %d.%d is newer than this reader's %d.%d; "
+                "reading the records it knows",
                 major,
                 minor,
                 fmt.VERSION_MAJOR,
                 fmt.VERSION_MINOR,
             )
         self.version = (major, minor)
-        tag, payload, offset = self._read_record(
-            fmt.PREAMBLE.size, fmt.MAX_META + fmt.HEADER.size
-        )
+        tag, payload, offset = self._read_record(fmt.PREAMBLE.size, fmt.MAX_META + fmt.HEADER.size)
         if tag != fmt.TAG_HEADER:
-            raise FormatError(f"first record is {tag!r}, expected {fmt.TAG_HEADER!r}", offset=offset)
+            raise FormatError(
+                f"first record is {tag!r}, expected {fmt.TAG_HEADER!r}", offset=offset
+            )
         self.header = unpack_header(payload, offset + fmt.RECORD_HEAD.size)
         self.first_frame_offset = self._f.tell()
         h = self.header
@@ -397,7 +400,9 @@ class ContainerReader:
         self._f.seek(offset)
         head = self._f.read(fmt.RECORD_HEAD.size)
         if len(head) == 0:
-            raise TruncatedError("file ends before the trailer (TAIL record missing)", offset=offset)
+            raise TruncatedError(
+                "file ends before the trailer (TAIL record missing)", offset=offset
+            )
         if len(head) < fmt.RECORD_HEAD.size:
             raise TruncatedError(
                 f"file ends inside a record header: {len(head)} of {fmt.RECORD_HEAD.size} bytes",
@@ -416,8 +421,7 @@ class ContainerReader:
         remaining = self.file_size - offset - fmt.RECORD_HEAD.size
         if length + fmt.RECORD_CRC.size > remaining:
             raise TruncatedError(
-                f"record {tag!r} declares {length} bytes but the file ends "
-                f"{remaining} bytes later",
+                f"record {tag!r} declares {length} bytes but the file ends {remaining} bytes later",
                 offset=offset,
             )
         payload = self._f.read(length)
@@ -497,10 +501,14 @@ class ContainerReader:
             raise TruncatedError("file too short to hold a trailer", offset=max(offset, 0))
         tag, payload, _ = self._read_record(offset, fmt.TRAILER.size)
         if tag != fmt.TAG_TRAILER or len(payload) != fmt.TRAILER.size:
-            raise FormatError(f"last record is {tag!r}, expected {fmt.TAG_TRAILER!r}", offset=offset)
+            raise FormatError(
+                f"last record is {tag!r}, expected {fmt.TAG_TRAILER!r}", offset=offset
+            )
         frames, keyframes, index_offset, end_pts = fmt.TRAILER.unpack(payload)
         if not self.first_frame_offset <= index_offset < offset:
-            raise FormatError(f"TAIL index offset {index_offset} is outside the file", offset=offset)
+            raise FormatError(
+                f"TAIL index offset {index_offset} is outside the file", offset=offset
+            )
         if keyframes > frames:
             raise FormatError(f"TAIL says {keyframes} keyframes but {frames} frames", offset=offset)
         return Trailer(frames, keyframes, index_offset, end_pts)
@@ -525,11 +533,21 @@ class ContainerReader:
         previous: IndexEntry | None = None
         for i in range(count):
             entry = IndexEntry(
-                *fmt.INDEX_ENTRY.unpack_from(payload, fmt.INDEX_COUNT.size + i * fmt.INDEX_ENTRY.size)
+                *fmt.INDEX_ENTRY.unpack_from(
+                    payload, fmt.INDEX_COUNT.size + i * fmt.INDEX_ENTRY.size
+                )
             )
-            ok = self.first_frame_offset <= entry.offset < trailer.index_offset and entry.frame < trailer.frames
+            ok = (
+                self.first_frame_offset <= entry.offset < trailer.index_offset
+                and entry.frame < trailer.frames
+            )
             if previous is not None:
-                ok = ok and entry.offset > previous.offset and entry.pts > previous.pts and entry.frame > previous.frame
+                ok = (
+                    ok
+                    and entry.offset > previous.offset
+                    and entry.pts > previous.pts
+                    and entry.frame > previous.frame
+                )
             if not ok:
                 raise FormatError(f"INDX entry {i} is inconsistent: {entry}", offset=offset)
             entries.append(entry)

@@ -57,7 +57,8 @@ HEADER = struct.Struct(
     "B"  # palette coder id, PALETTE_CODER_*
 )
 # The HEAD payload continues after HEADER with a UTF-8 JSON object of descriptive facts (source
-# codec, pixel format and size, encoder settings) of at most MAX_META bytes; readers must not need it.
+# codec, pixel format and size, encoder settings) of at most MAX_META bytes; decoding must not
+# need it.
 MAX_META = 64 * 1024
 
 LABEL_CODER_ZSTD = 1  # label maps (intra or temporal residual) compressed with Zstandard

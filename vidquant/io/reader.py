@@ -29,7 +29,7 @@ _BT709 = "ITU709"
 
 
 def output_size(src_width: int, src_height: int, width: int | None) -> tuple[int, int]:
-    """Size of the yielded frames: ``width`` wide with the source aspect ratio, or the source size."""
+    """Size of the yielded frames: ``width`` wide keeping the aspect ratio, or the source size."""
     if width is None or width == src_width:
         return src_width, src_height
     height = max(1, round(src_height * width / src_width))
@@ -171,7 +171,9 @@ class VideoReader:
             prev_pts, prev_rgb = pending
             yield Frame(index, prev_pts - first_pts, nominal, tb, prev_rgb)
         if self.frames_lost:
-            log.warning("%s: %d packets failed to decode and were skipped", self.path, self.frames_lost)
+            log.warning(
+                "%s: %d packets failed to decode and were skipped", self.path, self.frames_lost
+            )
 
     def _seek_to_start(self) -> int | None:
         """Seek near ``start_s``; return the first pts to keep (None: keep all)."""
