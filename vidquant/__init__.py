@@ -1,3 +1,47 @@
-"""vidquant: palette video with k-means colour quantisation."""
+"""vidquant: palette video with k-means colour quantisation.
+
+The public API. Names are imported lazily, so that ``import vidquant.decoder`` (the client side)
+pulls in numpy and zstandard only, never PyAV, OpenCV or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "encode_file": "vidquant.encoder",
+    "EncodeReport": "vidquant.encoder",
+    "decode_file": "vidquant.export",
+    "DecodeReport": "vidquant.export",
+    "open_vq": "vidquant.decoder",
+    "VqDecoder": "vidquant.decoder",
+    "EncodeSettings": "vidquant.settings",
+    "load_settings": "vidquant.settings",
+    "Frame": "vidquant.frames",
+    "PaletteFrame": "vidquant.frames",
+    "VidquantError": "vidquant.errors",
+    "FormatError": "vidquant.errors",
+    "InputError": "vidquant.errors",
+    "SettingsError": "vidquant.errors",
+    "OutputError": "vidquant.errors",
+}
+
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+if TYPE_CHECKING:
+    from .decoder import VqDecoder, open_vq
+    from .encoder import EncodeReport, encode_file
+    from .errors import FormatError, InputError, OutputError, SettingsError, VidquantError
+    from .export import DecodeReport, decode_file
+    from .frames import Frame, PaletteFrame
+    from .settings import EncodeSettings, load_settings
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vidquant' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

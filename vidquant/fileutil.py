@@ -40,6 +40,10 @@ def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
     )
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp makes the file private (0600); the output gets the usual umask-based mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
