@@ -52,3 +52,9 @@ def test_atomic_output_mode_and_cleanup(tmp_path: Path) -> None:
         tmp.write_bytes(b"half")
         raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+def test_all_matches_exports() -> None:
+    import vidquant
+
+    assert set(vidquant.__all__) == set(vidquant._EXPORTS) | {"__version__"}

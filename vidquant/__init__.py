@@ -29,7 +29,24 @@ _EXPORTS = {
     "OutputError": "vidquant.errors",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "DecodeReport",
+    "EncodeReport",
+    "EncodeSettings",
+    "FormatError",
+    "Frame",
+    "InputError",
+    "OutputError",
+    "PaletteFrame",
+    "SettingsError",
+    "VidquantError",
+    "VqDecoder",
+    "__version__",
+    "decode_file",
+    "encode_file",
+    "load_settings",
+    "open_vq",
+]
 
 if TYPE_CHECKING:
     from .decoder import VqDecoder, open_vq
