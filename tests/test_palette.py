@@ -99,4 +99,7 @@ def test_stickiness_keeps_labels_within_bound() -> None:
     pal = palette.astype(float)
     d_sticky = np.sqrt(((image - pal[sticky]) ** 2).sum(-1))
     d_free = np.sqrt(((image - pal[free]) ** 2).sum(-1))
-    assert np.all(d_sticky - d_free <= 10.0 + 1e-6)
+    # the decision is taken at the centre of the pixel's 4x4x4 table cell: allow one cell
+    # diagonal (about 7 levels) on top of the stickiness
+    assert np.all(d_sticky - d_free <= 10.0 + 7.0)
+    assert kept.any()

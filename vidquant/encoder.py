@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import __version__
 from .codec.container import ContainerWriter, FrameRecord, Header, RecordSizes
@@ -92,21 +93,43 @@ class EncodeReport:
         return self.sizes.total * 8 / 1000 / self.duration_s if self.duration_s > 0 else 0.0
 
 
-class Encoder:
-    """Encode RGB frames of one size into a :class:`ContainerWriter`.
+@dataclass(frozen=True, eq=False)
+class QuantizedFrame:
+    """A frame after the palette and quantiser stages, ready for the label coder.
+
+    Attributes
+    ----------
+    reconstruction
+        The frame as the decoder will show it (labels and palette).
+    palette_index, palette_rgb
+        Palette entries sent with the frame (all k on a keyframe), as in :class:`FrameRecord`.
+    previous_labels
+        Labels of the previous frame, the reference of temporal coding; None on a keyframe.
+    scene_cut
+        True when the keyframe was forced by a scene cut.
+    """
+
+    reconstruction: PaletteFrame
+    palette_index: np.ndarray
+    palette_rgb: np.ndarray
+    previous_labels: np.ndarray | None
+    scene_cut: bool
+
+
+class FrameModeller:
+    """The palette and quantiser stages: decide keyframes, follow the palette, assign labels.
 
     Parameters
     ----------
-    writer
-        Where records go; its header fixes size and k.
+    header
+        Size, k and time base of the stream.
     settings
         Validated encoder settings.
     """
 
-    def __init__(self, writer: ContainerWriter, settings: EncodeSettings) -> None:
-        self.writer = writer
+    def __init__(self, header: Header, settings: EncodeSettings) -> None:
+        self.header = header
         self.settings = settings
-        self.header = writer.header
         self._palettes = PaletteManager(
             settings.k,
             seed=settings.seed,
@@ -114,17 +137,19 @@ class Encoder:
             delta_min=settings.delta_min,
         )
         self._quantizer = Quantizer()
-        self._labels = LabelEncoder(level=settings.zstd_level)
         self._prev_labels: np.ndarray | None = None
         self._prev_thumb: np.ndarray | None = None
         self._last_key_pts: int | None = None
-        self._keyint = settings.keyint_s / writer.header.time_base  # in time-base units
-        self.frames = 0
-        self.keyframes = 0
-        self.end_pts = 0
+        self._keyint = settings.keyint_s / header.time_base  # in time-base units
+        self._frames = 0
 
-    def encode(self, frame: Frame) -> EncodedFrame:
-        """Encode one frame (in presentation order) and write its record."""
+    @property
+    def refits(self) -> int:
+        """Full palette refits between keyframes so far."""
+        return self._palettes.refits
+
+    def model(self, frame: Frame) -> QuantizedFrame:
+        """Palette and labels of one frame (frames must come in presentation order)."""
         h = self.header
         if frame.rgb.shape != (h.height, h.width, 3):
             raise ValueError(
@@ -141,7 +166,7 @@ class Encoder:
         if keyframe:
             # The first frame and scene cuts get a fresh fit; a periodic keyframe inside a scene
             # starts from the current palette so entries keep their colours (no flicker).
-            palette = self._palettes.keyframe(frame.rgb, reuse=not cut and self.frames > 0)
+            palette = self._palettes.keyframe(frame.rgb, reuse=not cut and self._frames > 0)
             index = np.arange(h.k, dtype=np.uint8)
             colours = palette
             previous = None
@@ -153,29 +178,75 @@ class Encoder:
             previous = self._prev_labels
         self._quantizer.set_palette(palette)
         labels = self._quantizer.assign(frame.rgb, previous, stickiness=self.settings.stickiness)
-        mode, payload = self._labels.encode(labels, previous)
-        record = FrameRecord(
-            keyframe=keyframe,
-            pts=frame.pts,
-            duration=frame.duration,
-            label_mode=mode,
-            palette_index=index,
-            palette_rgb=colours,
-            labels=payload,
-        )
-        size = self.writer.write_frame(record)
         self._prev_labels = labels
-        self.frames += 1
-        self.keyframes += keyframe
-        self.end_pts = frame.pts + frame.duration
+        self._frames += 1
         recon = PaletteFrame(
             frame.index, frame.pts, frame.duration, frame.time_base, labels, palette, keyframe
         )
-        return EncodedFrame(recon, size, len(index), bool(cut))
+        return QuantizedFrame(recon, index, colours, previous, bool(cut))
+
+
+class FrameCoder:
+    """The label-coding stage: one container record per quantised frame."""
+
+    def __init__(self, writer: ContainerWriter, settings: EncodeSettings) -> None:
+        self.writer = writer
+        self._labels = LabelEncoder(level=settings.zstd_level)
+        self.frames = 0
+        self.keyframes = 0
+        self.end_pts = 0
+
+    def code(self, q: QuantizedFrame) -> int:
+        """Code and write one frame; return its record size in bytes."""
+        recon = q.reconstruction
+        mode, payload = self._labels.encode(recon.labels, q.previous_labels)
+        record = FrameRecord(
+            keyframe=recon.keyframe,
+            pts=recon.pts,
+            duration=recon.duration,
+            label_mode=mode,
+            palette_index=q.palette_index,
+            palette_rgb=q.palette_rgb,
+            labels=payload,
+        )
+        size = self.writer.write_frame(record)
+        self.frames += 1
+        self.keyframes += recon.keyframe
+        self.end_pts = recon.pts + recon.duration
+        return size
 
     def flush(self) -> None:
         """End the stream: write the keyframe index and the trailer."""
         self.writer.close()
+
+
+class Encoder:
+    """Encode RGB frames of one size into a :class:`ContainerWriter`, one frame at a time.
+
+    The two stages (:class:`FrameModeller`, :class:`FrameCoder`) run in the caller's thread;
+    :func:`encode_file` runs the same stages on separate threads.
+
+    Parameters
+    ----------
+    writer
+        Where records go; its header fixes size and k.
+    settings
+        Validated encoder settings.
+    """
+
+    def __init__(self, writer: ContainerWriter, settings: EncodeSettings) -> None:
+        self.modeller = FrameModeller(writer.header, settings)
+        self.coder = FrameCoder(writer, settings)
+
+    def encode(self, frame: Frame) -> EncodedFrame:
+        """Encode one frame (in presentation order) and write its record."""
+        q = self.modeller.model(frame)
+        size = self.coder.code(q)
+        return EncodedFrame(q.reconstruction, size, len(q.palette_index), q.scene_cut)
+
+    def flush(self) -> None:
+        """End the stream: write the keyframe index and the trailer."""
+        self.coder.flush()
 
 
 def iter_encode(
@@ -310,21 +381,27 @@ def encode_file(
         try:
             with atomic_path(dst) as tmp, open(tmp, "wb") as f:
                 writer = ContainerWriter(f, header)
-                encoder = Encoder(writer, settings)
-                for frame in _prefetch(reader):
-                    encoder.encode(frame)
-                    progress.advance()
-                if encoder.frames == 0:
+                modeller = FrameModeller(header, settings)
+                coder = FrameCoder(writer, settings)
+                # Three stages on three threads: decoding (FFmpeg), palette and quantisation,
+                # label coding (zstd). The numeric work releases the GIL; bounded queues keep
+                # only a few frames in flight.
+                with threadpool_limits(limits=1):
+                    quantized = _prefetch(modeller.model(frame) for frame in _prefetch(reader))
+                    for q in quantized:
+                        coder.code(q)
+                        progress.advance()
+                if coder.frames == 0:
                     raise InputError(f"{src}: no video frame could be decoded")
-                encoder.flush()
+                coder.flush()
         finally:
             progress.finish()
         lost = reader.frames_lost
     return EncodeReport(
         path=dst,
-        frames=encoder.frames,
-        keyframes=encoder.keyframes,
-        duration_s=float(encoder.end_pts * header.time_base),
+        frames=coder.frames,
+        keyframes=coder.keyframes,
+        duration_s=float(coder.end_pts * header.time_base),
         sizes=writer.sizes,
         source=info,
         frames_lost=lost,

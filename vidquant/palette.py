@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 _REVIVE_DISTANCE = 24.0
 # The model's per-centre counts are capped at this many frames' worth of samples, so that
 # partial_fit keeps following the video instead of freezing as counts grow without bound.
-_MEMORY_FRAMES = 0.5
+_MEMORY_FRAMES = 2
 # When partial_fit falls behind (the frame's sampled error rises this far above the error right
 # after the last full fit, 1 dB), the palette is refitted from its current colours: entries keep
 # their slots, and only the ones that moved are sent.
@@ -133,32 +133,33 @@ class PaletteManager:
         The returned delta has already been applied to :attr:`palette`.
         """
         sample = self._sample(rgb, self.sample_pixels // 4)
+        before = self.palette.copy()
         if self._model is None:
             # The keyframe had too few colours for k-means; start a model from its palette.
             self._model = self._new_model(self.palette.astype(np.float32), 1)
         with _one_thread():
             self._model.partial_fit(sample)
         self._cap_counts()
-        proposed = _to_uint8(self._model.cluster_centers_)
-        moved = np.abs(proposed.astype(np.int16) - self.palette).max(axis=1) >= self.delta_min
-        self.palette[moved] = proposed[moved]
-        revived, error = self._revive_dead(sample)
+        self._publish(self._model.cluster_centers_)
+        _, error = self._revive_dead(sample)
         if error > max(self._fit_mse, 1.0) * _REFIT_RATIO:
             model = self._new_model(self.palette.astype(np.float32), 1)
             with _one_thread():
                 model.fit(sample)
             self._model = model
             self._cap_counts()
-            proposed = _to_uint8(model.cluster_centers_)
-            refit = np.abs(proposed.astype(np.int16) - self.palette).max(axis=1) >= self.delta_min
-            self.palette[refit] = proposed[refit]
-            moved |= refit
-            revived, self._fit_mse = self._revive_dead(sample)
+            self._publish(model.cluster_centers_)
+            _, self._fit_mse = self._revive_dead(sample)
             self.refits += 1
-        changed = moved
-        changed[revived] = True
-        index = np.flatnonzero(changed).astype(np.uint8)
+        # The delta is whatever differs from what the decoder had: moved, refitted or revived.
+        index = np.flatnonzero(np.any(self.palette != before, axis=1)).astype(np.uint8)
         return PaletteDelta(index, self.palette[index].copy())
+
+    def _publish(self, centres: np.ndarray) -> None:
+        """Copy into the published palette the centres that moved by at least ``delta_min``."""
+        proposed = _to_uint8(centres)
+        moved = np.abs(proposed.astype(np.int16) - self.palette).max(axis=1) >= self.delta_min
+        self.palette[moved] = proposed[moved]
 
     def _cap_counts(self) -> None:
         # scikit-learn weighs a centre's update by its batch count over its lifetime count; with

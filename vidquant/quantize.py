@@ -4,8 +4,13 @@ The table has one cell per 4x4x4 block of 8-bit RGB (64**3 cells) holding the pa
 to the block's centre. It is built from the palette exactly as the decoder sees it (8-bit RGB), so
 the encoder's reconstruction ``palette[labels]`` is the decoder's output bit for bit. Within a
 block the centre's choice can differ from a pixel's own nearest entry only near the boundary
-between two entries, where both are almost equally near (at most about 3.5 levels apart).
-When a few entries change (a palette delta), only the affected cells are recomputed.
+between two entries, where both are almost equally near (at most one block diagonal, about 7
+levels, farther). When a few entries change (a palette delta), only the affected cells and
+columns are recomputed.
+
+Beside the table the quantiser keeps every cell's distance to every entry (one byte each, in
+units of 2 levels), so that the stickiness decision costs two table look-ups per pixel instead
+of two distance computations.
 """
 
 from __future__ import annotations
@@ -17,12 +22,25 @@ _SHIFT = 8 - _BITS
 _SIDE = 1 << _BITS
 _CELLS = _SIDE**3
 _CHUNK = 1 << 15  # cells per distance block: bounds temporary memory to CHUNK * k floats
+_DIST_UNIT = 2.0  # levels per unit of the one-byte distance table
 
 
-def _cell_centres() -> np.ndarray:
-    axis = (np.arange(_SIDE, dtype=np.float32) * (1 << _SHIFT)) + ((1 << _SHIFT) - 1) / 2
-    r, g, b = np.meshgrid(axis, axis, axis, indexing="ij")
-    return np.stack([r.ravel(), g.ravel(), b.ravel()], axis=1)
+def _axis() -> np.ndarray:
+    """Centre of each table step along one channel (exact in float32: multiples of 0.5)."""
+    return (np.arange(_SIDE, dtype=np.float32) * (1 << _SHIFT)) + ((1 << _SHIFT) - 1) / 2
+
+
+_AXIS = _axis()
+
+
+def _squared_distances(colour: np.ndarray) -> np.ndarray:
+    """Squared distance from every cell centre to ``colour`` (3,), flat float32 (_CELLS,).
+
+    The grid is separable, so this is three 64-entry vectors broadcast together: exact, and
+    far cheaper than a distance matrix.
+    """
+    r, g, b = ((_AXIS - np.float32(c)) ** 2 for c in colour)
+    return (r[:, None, None] + g[None, :, None] + b[None, None, :]).reshape(-1)
 
 
 def cell_index(rgb: np.ndarray) -> np.ndarray:
@@ -41,6 +59,12 @@ def cell_index(rgb: np.ndarray) -> np.ndarray:
     return r
 
 
+def _to_units(squared: np.ndarray) -> np.ndarray:
+    """Squared distances -> one-byte distances in units of ``_DIST_UNIT`` levels (rounded)."""
+    d = np.sqrt(np.maximum(squared, 0.0)) / _DIST_UNIT + 0.5
+    return np.minimum(d, 255).astype(np.uint8)
+
+
 class Quantizer:
     """Map pixels to palette labels.
 
@@ -48,55 +72,60 @@ class Quantizer:
     """
 
     def __init__(self) -> None:
-        self._centres = _cell_centres()
-        self._centre_norm = (self._centres**2).sum(axis=1)
         self.palette = np.zeros((0, 3), np.uint8)
         self._lut = np.zeros(_CELLS, np.uint8)
         self._best = np.full(_CELLS, np.inf, np.float32)
+        self._dist = np.zeros((0, _CELLS), np.uint8)  # entry x cell distance, _DIST_UNIT units
+        self._keep_limit: np.ndarray | None = None  # per cell, for the current stickiness
+        self._keep_for: float | None = None
 
     def set_palette(self, palette: np.ndarray) -> None:
         """Use ``palette`` ((k, 3) uint8) from now on, updating the table where it changed."""
         palette = np.ascontiguousarray(palette, dtype=np.uint8)
+        self._keep_for = None
         if palette.shape != self.palette.shape:
-            self.palette = palette.copy()
-            self._rebuild(np.arange(_CELLS))
-            return
-        changed = np.flatnonzero(np.any(palette != self.palette, axis=1))
-        if changed.size == 0:
-            return
+            self._dist = np.zeros((len(palette), _CELLS), np.uint8)
+            changed = np.arange(len(palette))
+        else:
+            changed = np.flatnonzero(np.any(palette != self.palette, axis=1))
+            if changed.size == 0:
+                return
         self.palette = palette.copy()
-        if changed.size > len(palette) // 4:
-            self._rebuild(np.arange(_CELLS))
+        if changed.size == len(palette):
+            self._best.fill(np.inf)
+        else:
+            # Cells whose entry moved may now be nearest to any entry: recompute them fully.
+            stale = np.flatnonzero(np.isin(self._lut, changed.astype(np.uint8)))
+            self._rebuild_cells(stale)
+        # Every cell learns its distance to each moved entry, and takes it if it came nearer
+        # (ties go to the lower index, as entries are visited in index order).
+        for j in changed:
+            d = _squared_distances(palette[j].astype(np.float32))
+            self._dist[j] = _to_units(d)
+            closer = (d < self._best) | ((d == self._best) & (self._lut > j))
+            self._lut[closer] = j
+            self._best[closer] = d[closer]
+
+    def _rebuild_cells(self, cells: np.ndarray) -> None:
+        """Recompute the nearest entry of ``cells`` (flat indices) from scratch."""
+        if cells.size == 0:
             return
-        # Cells whose entry moved may now be nearer to any entry: recompute them fully.
-        stale = np.flatnonzero(np.isin(self._lut, changed.astype(np.uint8)))
-        self._rebuild(stale)
-        # Every other cell only needs to know whether a moved entry came nearer than its best.
-        pal = palette[changed].astype(np.float32)
-        for start in range(0, _CELLS, _CHUNK):
-            sl = slice(start, start + _CHUNK)
-            d = self._distances(self._centres[sl], self._centre_norm[sl], pal)
-            j = d.argmin(axis=1)
-            dj = d[np.arange(len(j)), j]
-            # ties go to the lower index, as in a full rebuild
-            best = self._best[sl]
-            closer = (dj < best) | ((dj == best) & (changed[j] < self._lut[sl]))
-            if closer.any():
-                self._lut[sl][closer] = changed[j[closer]]
-                self._best[sl][closer] = dj[closer]
-
-    @staticmethod
-    def _distances(points: np.ndarray, norms: np.ndarray, pal: np.ndarray) -> np.ndarray:
-        return norms[:, None] - 2.0 * points @ pal.T + (pal**2).sum(axis=1)[None, :]
-
-    def _rebuild(self, cells: np.ndarray) -> None:
-        pal = self.palette.astype(np.float32)
-        for start in range(0, len(cells), _CHUNK):
-            idx = cells[start : start + _CHUNK]
-            d = self._distances(self._centres[idx], self._centre_norm[idx], pal)
-            j = d.argmin(axis=1)
-            self._lut[idx] = j
-            self._best[idx] = d[np.arange(len(j)), j]
+        centres = np.stack(
+            [
+                _AXIS[cells >> (2 * _BITS)],
+                _AXIS[(cells >> _BITS) & (_SIDE - 1)],
+                _AXIS[cells & (_SIDE - 1)],
+            ],
+            axis=1,
+        )
+        # |c - p|^2 = |c|^2 - 2 c.p + |p|^2, in float64: every term is a multiple of 1/4 far
+        # below 2**53, so the result is exact and ties break as in the per-entry pass.
+        pal = self.palette.astype(np.float64)
+        centres = centres.astype(np.float64)
+        d = (centres**2).sum(axis=1)[:, None] - 2.0 * centres @ pal.T + (pal**2).sum(axis=1)
+        j = d.argmin(axis=1)
+        self._lut[cells] = j
+        self._best[cells] = d[np.arange(len(j)), j]
 
     def assign(
         self,
@@ -112,19 +141,27 @@ class Quantizer:
         previous
             The previous frame's labels; where given and ``stickiness`` > 0, a pixel keeps its
             previous label while that colour is at most ``stickiness`` (8-bit RGB, Euclidean)
-            farther from the pixel than the best colour. Still areas then keep their labels
-            through sensor noise: fewer bits and no flicker.
+            farther than the best colour, measured from the centre of the pixel's table cell.
+            Still areas then keep their labels through sensor noise: fewer bits, no flicker.
         """
         height, width = rgb.shape[:2]
-        labels = self._lut[cell_index(rgb)]
+        cells = cell_index(rgb)
+        labels = self._lut[cells]
         if previous is not None and stickiness > 0:
-            prev = previous.reshape(-1)
-            moved = np.flatnonzero(labels != prev)
-            if moved.size:
-                px = rgb.reshape(-1, 3)[moved].astype(np.int32)
-                pal = self.palette.astype(np.int32)
-                d_new = ((px - pal[labels[moved]]) ** 2).sum(axis=1)
-                d_old = ((px - pal[prev[moved]]) ** 2).sum(axis=1)
-                keep = np.sqrt(d_old) <= np.sqrt(d_new) + stickiness
-                labels[moved[keep]] = prev[moved[keep]]
+            limit = self._keep_limits(stickiness)
+            flat = previous.reshape(-1).astype(np.int32)
+            flat *= _CELLS
+            flat += cells
+            keep = self._dist.reshape(-1)[flat] <= limit[cells]
+            labels = np.where(keep, previous.reshape(-1), labels)
         return labels.reshape(height, width)
+
+    def _keep_limits(self, stickiness: float) -> np.ndarray:
+        """Per cell: the largest distance (table units) of a label that may be kept."""
+        if self._keep_for != stickiness or self._keep_limit is None:
+            best = np.sqrt(np.maximum(self._best, 0.0)) / _DIST_UNIT
+            self._keep_limit = np.minimum(best + stickiness / _DIST_UNIT + 0.5, 255).astype(
+                np.uint8
+            )
+            self._keep_for = stickiness
+        return self._keep_limit

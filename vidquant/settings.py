@@ -63,7 +63,7 @@ class EncodeSettings:
     width: int | None = None
     sample_pixels: int = 16384
     scene_cut: float = 30.0
-    delta_min: int = 3
+    delta_min: int = 4
     stickiness: float = 6.0
     zstd_level: int = 6
 
