@@ -16,10 +16,10 @@ The clip is chosen to touch every record kind a decoder meets::
 
     frame pts dur  content                                      record
     0     0   1    scene A: 4 flat colours                      KFRM (first frame)
-    1     1   1    the red square moves, yellow shifts colour   PFRM, palette delta, DELTA labels
+    1     1   1    the red square moves, yellow shifts colour   PFRM, palette delta, COPY labels
     2     2   1    same picture as frame 1                      PFRM, REPEAT labels
     3     3   2    scene B: other 4 colours (longer frame)      KFRM (scene cut)
-    4     5   1    the black bar moves                          PFRM, DELTA labels
+    4     5   1    the black bar moves                          PFRM, COPY labels
     5     6   1    same labels, the grey entry shifts colour    PFRM, palette delta, REPEAT labels
 
 When to regenerate
@@ -147,8 +147,8 @@ def check(results: list[EncodedFrame], data: bytes, arrays: dict[str, np.ndarray
     """Refuse a golden file that does not exercise what the tests rely on."""
     from vidquant.decoder import VqDecoder
 
-    R, D, I = fmt.LABELS_REPEAT, fmt.LABELS_DELTA, fmt.LABELS_INTRA  # noqa: E741
-    want_modes = [I, D, R, I, D, R]
+    R, C, I = fmt.LABELS_REPEAT, fmt.LABELS_COPY, fmt.LABELS_INTRA  # noqa: E741
+    want_modes = [I, C, R, I, C, R]
     want_key = [True, False, False, True, False, False]
     got_modes = arrays["label_mode"].tolist()
     got_key = arrays["keyframe"].tolist()

@@ -669,7 +669,10 @@ def test_other_frame_rules(golden, tmp_path, case):
         payload = fmt.FRAME.pack(9, 1, fmt.LABELS_INTRA, 3) + bytes(9) + lab
         records = [key, pack_record(fmt.TAG_KEYFRAME, payload)]
     elif case == "unknown label mode":
-        records = [key, crafted_frame(keyframe=False, pts=9, labels=lab, mode=3)]
+        records = [
+            key,
+            crafted_frame(keyframe=False, pts=9, labels=lab, mode=max(fmt.LABEL_MODES) + 1),
+        ]
     elif case == "REPEAT with bytes":
         records = [
             key,
@@ -1042,8 +1045,24 @@ def test_label_coder_round_trip(case):
     elif np.array_equal(labels, previous):
         assert mode == fmt.LABELS_REPEAT and payload == b""
     else:
-        assert mode in (fmt.LABELS_DELTA, fmt.LABELS_INTRA) and payload
+        assert mode in (fmt.LABELS_DELTA, fmt.LABELS_COPY, fmt.LABELS_INTRA) and payload
+        if mode == fmt.LABELS_DELTA:
+            assert labels.max() == 255  # COPY is used whenever a spare symbol exists
     h, w = labels.shape
     decoded = LabelDecoder(w, h, k).decode(mode, payload, previous, offset=123)
     assert decoded.dtype == np.uint8 and decoded.shape == (h, w)
     assert np.array_equal(decoded, labels)
+
+
+def test_copy_symbol_above_k_is_a_format_error():
+    previous = np.zeros((4, 6), np.uint8)
+    symbols = np.zeros((4, 6), np.uint8)
+    symbols[2, 3] = 5  # label 4 with k=4
+    with pytest.raises(FormatError, match="COPY symbol 5 is above k=4") as info:
+        LabelDecoder(6, 4, 4).decode(fmt.LABELS_COPY, zlabels(symbols), previous, offset=77)
+    assert info.value.offset == 77
+
+
+def test_copy_without_previous_is_a_format_error():
+    with pytest.raises(FormatError, match="without a previous frame"):
+        LabelDecoder(6, 4, 4).decode(fmt.LABELS_COPY, zlabels(np.zeros((4, 6), np.uint8)), None)

@@ -79,7 +79,8 @@ PALETTE_DELTA = struct.Struct("<4B")  # palette index (< k), R, G, B
 LABELS_INTRA = 0  # payload: zstd(labels), labels as height*width bytes, row-major
 LABELS_DELTA = 1  # payload: zstd((labels - previous labels) mod 256), previous = last decoded frame
 LABELS_REPEAT = 2  # payload empty: labels equal the previous frame's
-LABEL_MODES = (LABELS_INTRA, LABELS_DELTA, LABELS_REPEAT)
+LABELS_COPY = 3  # payload: zstd(symbols): 0 = previous label, s > 0 = label s - 1 (k <= 255)
+LABEL_MODES = (LABELS_INTRA, LABELS_DELTA, LABELS_REPEAT, LABELS_COPY)
 
 INDEX_COUNT = struct.Struct("<I")  # number of index entries
 INDEX_ENTRY = struct.Struct(
