@@ -142,11 +142,18 @@ def make_sample(out: Path, width: int, height: int, seconds: float) -> None:
         video = container.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = X264_OPTIONS
+        # Convert and tag as BT.709 (limited range), so that every reader, whatever the frame
+        # size, turns the pixels back into the same RGB.
+        ctx = video.codec_context
+        ctx.colorspace = ctx.color_primaries = ctx.color_trc = 1  # BT.709
+        ctx.color_range = 1  # limited ("MPEG") range
         audio = container.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
         audio.bit_rate = AUDIO_BIT_RATE
         done = 0  # audio samples encoded so far
         for i, rgb in enumerate(frames((width, height), n_frames)):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG"
+            )
             frame.pts, frame.time_base = i, Fraction(1, FPS)
             container.mux(video.encode(frame))
             target = n_samples if i == n_frames - 1 else (i + 1) * n_samples // n_frames
@@ -155,9 +162,7 @@ def make_sample(out: Path, width: int, height: int, seconds: float) -> None:
                 if count < AUDIO_CHUNK and i < n_frames - 1:
                     break  # wait for a full chunk; only the last may be short
                 samples = synth_audio(done, count)
-                chunk = av.AudioFrame.from_ndarray(
-                    samples, format="fltp", layout="stereo"
-                )
+                chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="stereo")
                 chunk.sample_rate, chunk.pts = SAMPLE_RATE, done
                 chunk.time_base = Fraction(1, SAMPLE_RATE)
                 container.mux(audio.encode(chunk))
