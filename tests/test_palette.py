@@ -103,3 +103,19 @@ def test_stickiness_keeps_labels_within_bound() -> None:
     # diagonal (about 7 levels) on top of the stickiness
     assert np.all(d_sticky - d_free <= 10.0 + 7.0)
     assert kept.any()
+
+
+def test_fade_to_black_ends_exactly_black() -> None:
+    """Small palette moves are still sent where they pay: a fade must reach exact black."""
+    base = synthetic_frame(0, 64, 48).astype(np.float32)
+    pm = PaletteManager(16, seed=0, sample_pixels=4096)
+    q = Quantizer()
+    q.set_palette(pm.keyframe(base.astype(np.uint8)))
+    for step in range(1, 13):
+        frame = np.clip(base * max(0.0, 1 - step / 8), 0, 255).astype(np.uint8)
+        pm.update(frame)
+    q.set_palette(pm.palette)
+    black = np.zeros((48, 64, 3), np.uint8)
+    pm.update(black)
+    q.set_palette(pm.palette)
+    assert not pm.palette[q.assign(black)].any(), "black frames decode as not quite black"

@@ -21,8 +21,14 @@ from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
-# A dead entry is reused only for colours at least this far (8-bit RGB, Euclidean) from every entry.
-_REVIVE_DISTANCE = 24.0
+# A dead entry is reused for the worst-served colour when that colour is at least this far (8-bit
+# RGB, Euclidean) from every entry, and at least twice the frame's root-mean-square error.
+_REVIVE_DISTANCE = 6.0
+_REVIVE_RMS_FACTOR = 2.0
+# An entry that moved less than delta_min is still sent when that alone lowers the frame's
+# sampled squared error (summed over channels, per pixel) by this much: a fade reaching black
+# gets exact black, a flat colour gets its exact value.
+_GAIN_MIN = 1.0
 # The model's per-centre counts are capped at this many frames' worth of samples, so that
 # partial_fit keeps following the video instead of freezing as counts grow without bound.
 _MEMORY_FRAMES = 2
@@ -140,7 +146,7 @@ class PaletteManager:
         with _one_thread():
             self._model.partial_fit(sample)
         self._cap_counts()
-        self._publish(self._model.cluster_centers_)
+        self._publish(self._model.cluster_centers_, sample)
         _, error = self._revive_dead(sample)
         if error > max(self._fit_mse, 1.0) * _REFIT_RATIO:
             model = self._new_model(self.palette.astype(np.float32), 1)
@@ -148,17 +154,27 @@ class PaletteManager:
                 model.fit(sample)
             self._model = model
             self._cap_counts()
-            self._publish(model.cluster_centers_)
+            self._publish(model.cluster_centers_, sample)
             _, self._fit_mse = self._revive_dead(sample)
             self.refits += 1
         # The delta is whatever differs from what the decoder had: moved, refitted or revived.
         index = np.flatnonzero(np.any(self.palette != before, axis=1)).astype(np.uint8)
         return PaletteDelta(index, self.palette[index].copy())
 
-    def _publish(self, centres: np.ndarray) -> None:
-        """Copy into the published palette the centres that moved by at least ``delta_min``."""
+    def _publish(self, centres: np.ndarray, sample: np.ndarray) -> None:
+        """Copy into the published palette the centres that moved visibly: by at least
+        ``delta_min`` levels, or by less where that pays (see ``_GAIN_MIN``)."""
         proposed = _to_uint8(centres)
-        moved = np.abs(proposed.astype(np.int16) - self.palette).max(axis=1) >= self.delta_min
+        shift = np.abs(proposed.astype(np.int16) - self.palette).max(axis=1)
+        moved = shift >= self.delta_min
+        small = (shift > 0) & ~moved
+        if small.any():
+            d = _squared_distances(sample, self.palette)
+            nearest = d.argmin(axis=1)
+            before = d[np.arange(len(sample)), nearest]
+            after = ((sample - proposed[nearest].astype(np.float32)) ** 2).sum(axis=1)
+            gain = np.bincount(nearest, weights=before - after, minlength=self.k) / len(sample)
+            moved |= small & (gain >= _GAIN_MIN)
         self.palette[moved] = proposed[moved]
 
     def _cap_counts(self) -> None:
@@ -174,16 +190,16 @@ class PaletteManager:
         Returns the revived indices and the sample's mean squared error (per pixel, summed over
         channels) with the resulting palette.
         """
-        pal = self.palette.astype(np.float32)
-        d = ((sample[:, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
+        d = _squared_distances(sample, self.palette)
         nearest = d.argmin(axis=1)
         used = np.bincount(nearest, minlength=self.k) > 0
         dead = list(np.flatnonzero(~used))
         revived = []
         best = d[np.arange(len(sample)), nearest]
+        limit = max(_REVIVE_DISTANCE**2, _REVIVE_RMS_FACTOR**2 * float(best.mean()))
         while dead:
             worst = int(best.argmax())
-            if best[worst] < _REVIVE_DISTANCE**2:
+            if best[worst] < limit:
                 break
             slot = dead.pop(0)
             colour = sample[worst]
@@ -195,6 +211,12 @@ class PaletteManager:
             if self._model is not None:
                 self._model.cluster_centers_[slot] = self.palette[slot]
         return np.array(revived, dtype=np.intp), float(best.mean())
+
+
+def _squared_distances(sample: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """(n, k) squared distances between sampled pixels (float32) and palette entries."""
+    pal = palette.astype(np.float32)
+    return ((sample[:, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
 
 
 def _to_uint8(centres: np.ndarray) -> np.ndarray:
