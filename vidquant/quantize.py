@@ -21,8 +21,8 @@ _BITS = 6
 _SHIFT = 8 - _BITS
 _SIDE = 1 << _BITS
 _CELLS = _SIDE**3
-_CHUNK = 1 << 15  # cells per distance block: bounds temporary memory to CHUNK * k floats
 _DIST_UNIT = 2.0  # levels per unit of the one-byte distance table
+_CHUNK_ELEMENTS = 1 << 19  # distances per block when cells are recomputed (4 MiB of float64)
 
 
 def _axis() -> np.ndarray:
@@ -91,7 +91,10 @@ class Quantizer:
             if changed.size == 0:
                 return
         self.palette = palette.copy()
-        if changed.size == len(palette):
+        if changed.size > len(palette) // 4:
+            # Many entries moved (a refit): visiting every entry is cheaper than finding and
+            # recomputing the cells that used a moved one.
+            changed = np.arange(len(palette))
             self._best.fill(np.inf)
         else:
             # Cells whose entry moved may now be nearest to any entry: recompute them fully.
@@ -108,8 +111,12 @@ class Quantizer:
 
     def _rebuild_cells(self, cells: np.ndarray) -> None:
         """Recompute the nearest entry of ``cells`` (flat indices) from scratch."""
-        if cells.size == 0:
-            return
+        # In blocks, so that the distance matrix stays near _CHUNK_ELEMENTS floats at any k.
+        step = max(1, _CHUNK_ELEMENTS // len(self.palette))
+        for start in range(0, cells.size, step):
+            self._rebuild_block(cells[start : start + step])
+
+    def _rebuild_block(self, cells: np.ndarray) -> None:
         centres = np.stack(
             [
                 _AXIS[cells >> (2 * _BITS)],
