@@ -159,3 +159,35 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
 def test_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0 and "vidquant" in result.stdout
+
+
+def test_decode_default_output_beside_input(clip: Path, tmp_path: Path) -> None:
+    vq = tmp_path / "c.vq"
+    assert invoke("encode", clip, "-o", vq, "-q", "--duration", "0.5").exit_code == 0
+    result = invoke("decode", vq, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "c.decoded.mp4").exists()
+
+
+def test_unexpected_errors_are_one_line(clip: Path, tmp_path: Path, monkeypatch) -> None:
+    import vidquant.encoder
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something\nbroke")
+
+    monkeypatch.setattr(vidquant.encoder, "encode_file", broken)
+    result = invoke("encode", clip, "-o", tmp_path / "x.vq")
+    assert result.exit_code == 1
+    assert "internal error: RuntimeError: something broke" in one_line_error(result)
+
+
+def test_os_errors_are_one_line(clip: Path, tmp_path: Path, monkeypatch) -> None:
+    import vidquant.encoder
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "x.vq"))
+
+    monkeypatch.setattr(vidquant.encoder, "encode_file", full)
+    result = invoke("encode", clip, "-o", tmp_path / "x.vq")
+    assert result.exit_code == 1
+    assert "No space left on device" in one_line_error(result)

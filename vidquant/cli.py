@@ -77,11 +77,24 @@ def run(job: Callable[[], T], *, debug: bool) -> T:
     except (VidquantError, KeyboardInterrupt) as exc:
         if debug:
             raise
-        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        err_console.print(
-            f"vidquant: error: {message}", highlight=False, markup=False, soft_wrap=True
-        )
+        _error_line("interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
         raise typer.Exit(exit_code_for(exc)) from None
+    except OSError as exc:  # disk full, permission denied, ... while reading or writing
+        if debug:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        _error_line(f"{exc.strerror or exc}{where}")
+        raise typer.Exit(EXIT_ERROR) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if debug:
+            raise
+        _error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def _error_line(message: str) -> None:
+    text = " ".join(message.split())  # one line, whatever the message holds
+    err_console.print(f"vidquant: error: {text}", highlight=False, markup=False, soft_wrap=True)
 
 
 class _FpsColumn(ProgressColumn):
@@ -187,11 +200,14 @@ def encode(
 def decode(
     src: Annotated[Path, typer.Argument(help="A .vq file.")],
     output: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "-o", "--output", help="OUT.mp4 (H.264), OUT.mkv (lossless) or a folder (PNG frames)."
+            "-o",
+            "--output",
+            help="OUT.mp4 (H.264), OUT.mkv (lossless) or a folder (PNG frames); "
+            "default: SRC.decoded.mp4 beside SRC.",
         ),
-    ],
+    ] = None,
     salvage: Annotated[
         bool, typer.Option("--salvage", help="Decode a damaged file up to the damage.")
     ] = False,
@@ -203,8 +219,9 @@ def decode(
     from .export import decode_file
 
     def job() -> None:
+        dst = output if output is not None else src.with_suffix(".decoded.mp4")
         report = decode_file(
-            src, output, force=force, salvage=salvage, progress=RichProgress(enabled=not quiet)
+            src, dst, force=force, salvage=salvage, progress=RichProgress(enabled=not quiet)
         )
         out_console.print(f"wrote {report.path}: {report.frames} frames, {report.duration_s:.2f} s")
         if report.damage is not None:
