@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .codec.container import Header
 from .decoder import open_vq
 from .errors import FormatError, OutputError
 from .fileutil import atomic_path, check_output
-from .io.writer import PngSequenceWriter, VideoFileWriter, output_kind
+from .io.writer import FrameWriter, PngSequenceWriter, VideoFileWriter, output_kind
 from .progress import NullProgress, Progress
 
 
@@ -67,9 +69,8 @@ def decode_file(
     """
     src, dst = Path(src), Path(dst)
     progress = progress or NullProgress()
-    kind = output_kind(dst)
+    output_kind(dst)  # refuse an unknown suffix before reading anything
     with open_vq(src) as decoder:
-        h = decoder.header
         total = None
         with contextlib.suppress(FormatError):  # a damaged or cut-short file: count unknown
             total = decoder.read_index()[0].frames
@@ -77,42 +78,46 @@ def decode_file(
         end_s = 0.0
         progress.start(f"decode {src.name}", total)
         try:
-            if kind == "png":
-                _check_folder(dst, force=force)
-                dst.mkdir(exist_ok=True)
-                writer = PngSequenceWriter(dst)
-                try:
-                    for frame in decoder.iter_rgb(salvage=salvage):
-                        writer.write(frame)
-                        frames += 1
-                        end_s = frame.time_s + frame.duration_s
-                        progress.advance()
-                finally:
-                    writer.close()
-            else:
-                check_output(dst, force=force, inputs=(src,))
-                with atomic_path(dst) as tmp:
-                    writer = VideoFileWriter(
-                        tmp,
-                        container_format=kind,
-                        width=h.width,
-                        height=h.height,
-                        fps=h.fps,
-                        time_base=h.time_base,
-                    )
-                    try:
-                        for frame in decoder.iter_rgb(salvage=salvage):
-                            writer.write(frame)
-                            frames += 1
-                            end_s = frame.time_s + frame.duration_s
-                            progress.advance()
-                    finally:
-                        writer.close()
-                    if frames == 0:
-                        raise FormatError("no frame could be decoded", offset=decoder.file_size)
+            with _open_output(dst, decoder.header, src=src, force=force) as writer:
+                for frame in decoder.iter_rgb(salvage=salvage):
+                    writer.write(frame)
+                    frames += 1
+                    end_s = frame.time_s + frame.duration_s
+                    progress.advance()
+                if frames == 0:
+                    raise FormatError("no frame could be decoded", offset=decoder.file_size)
         finally:
             progress.finish()
         return DecodeReport(dst, frames, end_s, decoder.salvage.error)
+
+
+@contextlib.contextmanager
+def _open_output(dst: Path, header: Header, *, src: Path, force: bool) -> Iterator[FrameWriter]:
+    """A writer for ``dst``; a video file appears under its name only once complete."""
+    kind = output_kind(dst)
+    if kind == "png":
+        _check_folder(dst, force=force)
+        dst.mkdir(exist_ok=True)
+        writer: FrameWriter = PngSequenceWriter(dst)
+        try:
+            yield writer
+        finally:
+            writer.close()
+        return
+    check_output(dst, force=force, inputs=(src,))
+    with atomic_path(dst) as tmp:
+        writer = VideoFileWriter(
+            tmp,
+            container_format=kind,
+            width=header.width,
+            height=header.height,
+            fps=header.fps,
+            time_base=header.time_base,
+        )
+        try:
+            yield writer
+        finally:
+            writer.close()
 
 
 def _check_folder(path: Path, *, force: bool) -> None:
