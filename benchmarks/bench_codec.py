@@ -201,6 +201,10 @@ def bench_clip(clip: Path, k: int) -> dict[str, Any]:
         **{f"encode_{key}": enc[key] for key in timed},
         **{f"decode_{key}": dec[key] for key in timed},
         **quality,
+        # The source file itself, for scale: on camera footage a transform codec (H.264) is
+        # far smaller than any palette codec, and the output should say so.
+        "source_bytes": clip.stat().st_size,
+        "source_kbps": clip.stat().st_size * 8 / 1000 / enc["duration_s"],
     }
 
 
@@ -355,7 +359,9 @@ def main() -> None:
             f"{Path(r['clip']).name}: {r['size']}, {r['keyframes']} keyframes, {r['bytes']:,} "
             f"bytes, {r['paired']}/{r['source_frames']} frames paired by pts, "
             f"{r['exact_frames']} exact, {r['frames_lost']} source packets lost, "
-            f"PSNR of the mean MSE {r['psnr_global']:.2f} dB"
+            f"PSNR of the mean MSE {r['psnr_global']:.2f} dB; the source file (with its "
+            f"audio) is {r['source_bytes']:,} bytes, {r['source_kbps']:.0f} kbps, "
+            f"{r['bytes'] / r['source_bytes']:.1f}x smaller than the .vq"
         )
     if ratio is not None:
         names = f"{Path(long_['clip']).name} / {Path(short['clip']).name}"

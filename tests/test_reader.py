@@ -24,6 +24,7 @@ from vidquant.metrics import psnr
         ("alpha.mkv", "ffv1", "yuva420p", 26),
         ("mpeg4.avi", "mpeg4", "yuv420p", 22),
         ("vp9.webm", "libvpx-vp9", "yuv420p", 22),
+        ("h264.mov", "libx264", "yuv420p", 26),
         ("rgb.mkv", "ffv1", "bgr0", 99),
     ],
 )
