@@ -17,7 +17,7 @@ import numpy as np
 
 from .codec.container import ContainerReader, FrameRecord, Header, IndexEntry, Trailer
 from .codec.labels import LabelDecoder
-from .errors import FormatError, InputError, TruncatedError
+from .errors import FormatError, InputError
 from .frames import Frame, PaletteFrame
 
 log = logging.getLogger(__name__)
@@ -176,4 +176,4 @@ def open_vq(path: str | Path) -> VqDecoder:
         raise
 
 
-__all__ = ["VqDecoder", "open_vq", "SalvageReport", "TruncatedError"]
+__all__ = ["SalvageReport", "VqDecoder", "open_vq"]
