@@ -215,8 +215,12 @@ class PaletteManager:
 
 def _squared_distances(sample: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """(n, k) squared distances between sampled pixels (float32) and palette entries."""
-    pal = palette.astype(np.float32)
-    return ((sample[:, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
+    # |x - p|^2 = |x|^2 - 2 x.p + |p|^2 through one matrix product (a broadcast difference
+    # would build an n x k x 3 array), in float64 so that the cancellation stays exact.
+    x = sample.astype(np.float64)
+    pal = palette.astype(np.float64)
+    d = (x * x).sum(axis=1)[:, None] - 2.0 * (x @ pal.T) + (pal * pal).sum(axis=1)[None, :]
+    return np.maximum(d, 0.0, out=d)
 
 
 def _to_uint8(centres: np.ndarray) -> np.ndarray:
