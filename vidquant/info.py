@@ -28,6 +28,8 @@ class VqInfo:
         File size.
     label_bytes, palette_bytes
         Bytes of coded labels and of palette entries.
+    audio_bytes
+        Bytes of audio packet payloads (0 without audio).
     overhead_bytes
         Everything else: preamble, header, record framing, frame headers, index, trailer.
     """
@@ -41,6 +43,7 @@ class VqInfo:
     label_bytes: int
     palette_bytes: int
     overhead_bytes: int
+    audio_bytes: int = 0
 
     def kbps(self, nbytes: int) -> float:
         """``nbytes`` spread over the duration, in kilobits per second."""
