@@ -166,6 +166,17 @@ def encode(
     start: Annotated[float | None, typer.Option("--start", help="Start time, seconds.")] = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Seconds to encode.")] = None,
     width: Annotated[int | None, typer.Option("--width", help="Resize to this width.")] = None,
+    audio: Annotated[
+        str | None,
+        typer.Option(
+            "--audio",
+            help="copy (keep the packets where mp4/mkv hold them, else Opus), opus, or none.",
+        ),
+    ] = None,
+    audio_stream: Annotated[
+        int | None,
+        typer.Option("--audio-stream", help="Which audio stream, 0-based (default: the first)."),
+    ] = None,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -176,7 +187,15 @@ def encode(
 
     def job() -> None:
         settings = load_settings(
-            config, k=k, keyint_s=keyint, seed=seed, start_s=start, duration_s=duration, width=width
+            config,
+            k=k,
+            keyint_s=keyint,
+            seed=seed,
+            start_s=start,
+            duration_s=duration,
+            width=width,
+            audio=audio,
+            audio_stream=audio_stream,
         )
         report = encode_file(
             src, output, settings, force=force, progress=RichProgress(enabled=not quiet)
@@ -259,10 +278,20 @@ def info(
                 f"{source.get('width')}x{source.get('height')})",
             ),
         ]
+        a = vq.audio
+        rows.append(
+            (
+                "audio",
+                "none"
+                if a is None
+                else f"{a.codec}, {a.sample_rate} Hz, {a.channels} ch ({a.layout or '?'})",
+            )
+        )
         for name, nbytes in (
             ("total", vq.file_bytes),
             ("labels", vq.label_bytes),
             ("palettes", vq.palette_bytes),
+            ("audio", vq.audio_bytes),
             ("overhead", vq.overhead_bytes),
         ):
             share = 100 * nbytes / vq.file_bytes if vq.file_bytes else 0.0

@@ -10,12 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from .codec.container import ContainerReader, FrameRecord, Header, IndexEntry, Trailer
+from .codec.container import (
+    AudioHeader,
+    AudioPacket,
+    ContainerReader,
+    FrameRecord,
+    Header,
+    IndexEntry,
+    Trailer,
+)
 from .codec.labels import LabelDecoder
 from .errors import FormatError, InputError
 from .frames import Frame, PaletteFrame
@@ -40,6 +49,8 @@ class VqDecoder:
     ----------
     header
         The file's header (size, frame rate, time base, k, metadata).
+    audio
+        The audio stream's parameters, or None when the file carries no audio.
     """
 
     def __init__(
@@ -50,6 +61,7 @@ class VqDecoder:
         self._owns = owns_file
         self._reader = ContainerReader(fileobj)
         self.header: Header = self._reader.header
+        self.audio: AudioHeader | None = self._reader.audio
         self.file_size = self._reader.file_size
         self.version = self._reader.version
         self.salvage = SalvageReport()
@@ -69,9 +81,9 @@ class VqDecoder:
         """The trailer and keyframe index (raises FormatError if damaged or missing)."""
         return self._reader.read_index()
 
-    def iter_records(self) -> Iterator[FrameRecord]:
-        """Raw frame records in file order (for ``info`` and tools)."""
-        return self._reader.iter_frames()
+    def iter_records(self, *, audio: bool = False) -> Iterator[FrameRecord | AudioPacket]:
+        """Raw frame records (and with ``audio`` the audio packets) in file order, for tools."""
+        return self._reader.iter_records(audio=audio)
 
     def iter_frames(
         self, *, start_s: float | None = None, salvage: bool = False
@@ -93,6 +105,15 @@ class VqDecoder:
             The file is damaged (unless ``salvage``); every good frame before the damage has
             been yielded first.
         """
+        for item in self.iter_media(start_s=start_s, salvage=salvage, audio=False):
+            assert isinstance(item, PaletteFrame)  # audio=False yields frames only
+            yield item
+
+    def iter_media(
+        self, *, start_s: float | None = None, salvage: bool = False, audio: bool = True
+    ) -> Iterator[PaletteFrame | AudioPacket]:
+        """Like :meth:`iter_frames`, with the audio packets (compressed, as stored) in between,
+        in file order: each packet after the frame it starts during."""
         start_offset, first_index = None, 0
         if start_s is not None:
             start_offset, first_index = self._keyframe_before(start_s)
@@ -103,7 +124,12 @@ class VqDecoder:
         labels: np.ndarray | None = None
         index = first_index
         try:
-            for rec in self._reader.iter_frames(start_offset):
+            for rec in self._reader.iter_records(start_offset, audio=audio):
+                if isinstance(rec, AudioPacket):
+                    audio_tb = self.audio.time_base if self.audio else Fraction(0)
+                    if start_s is None or (rec.pts + rec.duration) * audio_tb >= start_s:
+                        yield rec
+                    continue
                 if rec.keyframe:
                     palette = rec.palette_rgb.copy()
                 else:

@@ -7,6 +7,7 @@ one container record. The reconstruction it returns is exactly what the decoder 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import queue
@@ -21,11 +22,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import __version__
-from .codec.container import ContainerWriter, FrameRecord, Header, RecordSizes
+from .codec.container import AudioPacket, ContainerWriter, FrameRecord, Header, RecordSizes
 from .codec.labels import LabelEncoder
 from .errors import InputError
 from .fileutil import atomic_path, check_output
 from .frames import Frame, PaletteFrame, VideoInfo
+from .io.audio import AudioSource
 from .io.reader import VideoReader
 from .palette import PaletteManager
 from .progress import NullProgress, Progress
@@ -371,18 +373,22 @@ def encode_file(
     dst = Path(dst) if dst is not None else src.with_suffix(".vq")
     progress = progress or NullProgress()
     check_output(dst, force=force, inputs=(src,))
-    with VideoReader(
-        src, start_s=settings.start_s, duration_s=settings.duration_s, width=settings.width
-    ) as reader:
+    with (
+        _open_audio(src, settings) as audio,
+        VideoReader(
+            src, start_s=settings.start_s, duration_s=settings.duration_s, width=settings.width
+        ) as reader,
+    ):
         info = reader.info
         total = _expected_frames(info, settings)
         header = make_header(info, settings, src)
         progress.start(f"encode {src.name}", total)
         try:
             with atomic_path(dst) as tmp, open(tmp, "wb") as f:
-                writer = ContainerWriter(f, header)
+                writer = ContainerWriter(f, header, audio=audio.header if audio else None)
                 modeller = FrameModeller(header, settings)
                 coder = FrameCoder(writer, settings)
+                feed: _AudioFeed | None = None
                 # Three stages on three threads: decoding (FFmpeg), palette and quantisation,
                 # label coding (zstd). The numeric work releases the GIL; bounded queues keep
                 # only a few frames in flight.
@@ -390,9 +396,16 @@ def encode_file(
                     quantized = _prefetch(modeller.model(frame) for frame in _prefetch(reader))
                     for q in quantized:
                         coder.code(q)
+                        if audio is not None:
+                            if feed is None:  # the reader knows the clip's time 0 by now
+                                packets = audio.iter_packets(reader.origin_s or 0.0)
+                                feed = _AudioFeed(packets, writer, audio.header.time_base)
+                            feed.write_until(coder.end_pts * header.time_base)
                         progress.advance()
                 if coder.frames == 0:
                     raise InputError(f"{src}: no video frame could be decoded")
+                if feed is not None:
+                    feed.write_until(coder.end_pts * header.time_base)
                 coder.flush()
         finally:
             progress.finish()
@@ -406,6 +419,35 @@ def encode_file(
         source=info,
         frames_lost=lost,
     )
+
+
+class _AudioFeed:
+    """Interleaves audio packets with the frames: after each frame record, the packets that
+    start before that frame ends. Packets starting after the last frame ends are dropped."""
+
+    def __init__(
+        self, packets: Iterator[AudioPacket], writer: ContainerWriter, time_base: Fraction
+    ) -> None:
+        self._packets = packets
+        self._writer = writer
+        self._tb = time_base
+        self._pending = next(packets, None)
+
+    def write_until(self, end_s: Fraction) -> None:
+        """Write the packets that start before ``end_s`` (seconds of output time)."""
+        while self._pending is not None and self._pending.pts * self._tb < end_s:
+            self._writer.write_audio(self._pending)
+            self._pending = next(self._packets, None)
+
+
+@contextlib.contextmanager
+def _open_audio(src: Path, settings: EncodeSettings) -> Iterator[AudioSource | None]:
+    """The source's audio as the settings ask for it, or None (no audio, or ``none``)."""
+    if settings.audio == "none" or AudioSource.count_streams(src) == 0:
+        yield None
+        return
+    with AudioSource(src, stream=settings.audio_stream, mode=settings.audio) as audio:
+        yield audio
 
 
 def _expected_frames(info: VideoInfo, settings: EncodeSettings) -> int | None:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .codec.container import Header
-from .decoder import open_vq
+from .codec.container import AudioPacket
+from .decoder import VqDecoder, open_vq
 from .errors import FormatError, OutputError
 from .fileutil import atomic_path, check_output
 from .io.writer import FrameWriter, PngSequenceWriter, VideoFileWriter, output_kind
@@ -78,8 +78,12 @@ def decode_file(
         end_s = 0.0
         progress.start(f"decode {src.name}", total)
         try:
-            with _open_output(dst, decoder.header, src=src, force=force) as writer:
-                for frame in decoder.iter_rgb(salvage=salvage):
+            with _open_output(dst, decoder, src=src, force=force) as writer:
+                for item in decoder.iter_media(salvage=salvage):
+                    if isinstance(item, AudioPacket):
+                        writer.write_audio(item)
+                        continue
+                    frame = item.to_frame()
                     writer.write(frame)
                     frames += 1
                     end_s = frame.time_s + frame.duration_s
@@ -92,19 +96,20 @@ def decode_file(
 
 
 @contextlib.contextmanager
-def _open_output(dst: Path, header: Header, *, src: Path, force: bool) -> Iterator[FrameWriter]:
+def _open_output(dst: Path, decoder: VqDecoder, *, src: Path, force: bool) -> Iterator[FrameWriter]:
     """A writer for ``dst``; a video file appears under its name only once complete."""
     kind = output_kind(dst)
     if kind == "png":
         _check_folder(dst, force=force)
         dst.mkdir(exist_ok=True)
-        writer: FrameWriter = PngSequenceWriter(dst)
+        writer: FrameWriter = PngSequenceWriter(dst, audio=decoder.audio)
         try:
             yield writer
         finally:
             writer.close()
         return
     check_output(dst, force=force, inputs=(src,))
+    header = decoder.header
     with atomic_path(dst) as tmp:
         writer = VideoFileWriter(
             tmp,
@@ -113,6 +118,7 @@ def _open_output(dst: Path, header: Header, *, src: Path, force: bool) -> Iterat
             height=header.height,
             fps=header.fps,
             time_base=header.time_base,
+            audio=decoder.audio,
         )
         try:
             yield writer

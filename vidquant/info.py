@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .codec import format as fmt
-from .codec.container import Header
+from .codec.container import AudioHeader, AudioPacket, Header
 from .decoder import open_vq
 
 
@@ -30,6 +30,8 @@ class VqInfo:
         Bytes of coded labels and of palette entries.
     audio_bytes
         Bytes of audio packet payloads (0 without audio).
+    audio
+        The audio stream's parameters, or None.
     overhead_bytes
         Everything else: preamble, header, record framing, frame headers, index, trailer.
     """
@@ -44,6 +46,7 @@ class VqInfo:
     palette_bytes: int
     overhead_bytes: int
     audio_bytes: int = 0
+    audio: AudioHeader | None = None
 
     def kbps(self, nbytes: int) -> float:
         """``nbytes`` spread over the duration, in kilobits per second."""
@@ -59,9 +62,12 @@ def describe(path: str | Path) -> VqInfo:
         The file is damaged.
     """
     with open_vq(path) as decoder:
-        frames = keyframes = label_bytes = palette_bytes = 0
+        frames = keyframes = label_bytes = palette_bytes = audio_bytes = 0
         end_pts = 0
-        for rec in decoder.iter_records():
+        for rec in decoder.iter_records(audio=True):
+            if isinstance(rec, AudioPacket):
+                audio_bytes += len(rec.data)
+                continue
             frames += 1
             keyframes += rec.keyframe
             label_bytes += len(rec.labels)
@@ -79,5 +85,7 @@ def describe(path: str | Path) -> VqInfo:
             file_bytes=decoder.file_size,
             label_bytes=label_bytes,
             palette_bytes=palette_bytes,
-            overhead_bytes=decoder.file_size - label_bytes - palette_bytes,
+            audio_bytes=audio_bytes,
+            overhead_bytes=decoder.file_size - label_bytes - palette_bytes - audio_bytes,
+            audio=decoder.audio,
         )

@@ -20,6 +20,7 @@ K_MIN = 2
 K_MAX = 256  # labels are one byte
 MAX_WIDTH = 7680  # 8K; larger frames are refused (a 16K frame's label maps alone need 128 MiB)
 MAX_HEIGHT = 4320
+AUDIO_MODES = ("copy", "opus", "none")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ class EncodeSettings:
         (Euclidean, 8-bit RGB units) from the pixel than the best colour: saves bits and flicker.
     zstd_level
         Compression level of the label coder (1..22).
+    audio
+        ``"copy"``: carry the source's audio packets where mp4 and mkv can hold them (AAC, MP3,
+        Opus, AC-3, E-AC-3), else re-encode to Opus; ``"opus"``: always re-encode to Opus;
+        ``"none"``: drop the audio.
+    audio_stream
+        Which audio stream to carry, 0-based among the source's audio streams.
     """
 
     k: int = 32
@@ -66,6 +73,8 @@ class EncodeSettings:
     delta_min: int = 4
     stickiness: float = 6.0
     zstd_level: int = 6
+    audio: str = "copy"
+    audio_stream: int = 0
 
     def __post_init__(self) -> None:
         check_int("k", self.k, K_MIN, K_MAX)
@@ -81,6 +90,11 @@ class EncodeSettings:
         check_int("delta_min", self.delta_min, 1, 255)
         check_float("stickiness", self.stickiness, 0.0, 442.0)
         check_int("zstd_level", self.zstd_level, 1, 22)
+        if self.audio not in AUDIO_MODES:
+            raise SettingsError(
+                f"audio must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}"
+            )
+        check_int("audio_stream", self.audio_stream, 0, 63)
 
     def replace(self, **changes: Any) -> EncodeSettings:
         """Return a copy with ``changes`` applied (and validated)."""

@@ -105,16 +105,131 @@ class Trailer:
 
 
 @dataclass(frozen=True)
+class AudioHeader:
+    """The ahdr record: what a muxer needs to carry the audio packets.
+
+    Attributes
+    ----------
+    codec
+        FFmpeg's codec name (``"aac"``, ``"opus"``, ``"mp3"``, ...).
+    sample_rate
+        Samples per second.
+    channels
+        Channel count.
+    layout
+        FFmpeg's channel layout name (``"stereo"``), or empty when unknown.
+    time_base
+        Seconds per unit of the packets' timestamps.
+    extradata
+        The codec's out-of-band setup bytes (AudioSpecificConfig, OpusHead, ...), maybe empty.
+    """
+
+    codec: str
+    sample_rate: int
+    channels: int
+    layout: str
+    time_base: Fraction
+    extradata: bytes = b""
+
+
+@dataclass(frozen=True, eq=False)
+class AudioPacket:
+    """One compressed audio packet (an apkt record).
+
+    Attributes
+    ----------
+    pts, duration
+        Timing in the audio time base, on the video's clock (0 = the first frame's start).
+    data
+        The packet's bytes, as the codec made them.
+    offset
+        Byte offset of the record in the file (None while writing).
+    """
+
+    pts: int
+    duration: int
+    data: bytes
+    offset: int | None = None
+
+    def time_s(self, time_base: Fraction) -> float:
+        """Start time in seconds."""
+        return float(self.pts * time_base)
+
+
+@dataclass(frozen=True)
 class RecordSizes:
     """Bytes written so far, split by what they carry."""
 
     labels: int = 0
     palettes: int = 0
+    audio: int = 0
     overhead: int = 0
 
     @property
     def total(self) -> int:
-        return self.labels + self.palettes + self.overhead
+        return self.labels + self.palettes + self.audio + self.overhead
+
+
+def pack_audio_header(audio: AudioHeader) -> bytes:
+    """ahdr payload for ``audio``."""
+    codec = audio.codec.encode("ascii")
+    layout = audio.layout.encode("ascii")
+    tb = audio.time_base
+    fixed = fmt.AUDIO_HEADER.pack(
+        audio.sample_rate, tb.numerator, tb.denominator, audio.channels, len(codec), len(layout)
+    )
+    return fixed + codec + layout + audio.extradata
+
+
+def unpack_audio_header(payload: memoryview, offset: int) -> AudioHeader:
+    """Parse and check an ahdr payload; ``offset`` is the record's offset in the file."""
+    if len(payload) < fmt.AUDIO_HEADER.size:
+        raise FormatError(f"ahdr record is {len(payload)} bytes, too short", offset=offset)
+    rate, tb_n, tb_d, channels, n_codec, n_layout = fmt.AUDIO_HEADER.unpack_from(payload)
+    checks = (
+        ("sample rate", rate, 1, 384_000),
+        ("time base numerator", tb_n, 1, 2**32 - 1),
+        ("time base denominator", tb_d, 1, 2**32 - 1),
+        ("channels", channels, 1, 64),
+        ("codec name length", n_codec, 1, 32),
+        ("layout name length", n_layout, 0, 64),
+    )
+    for name, value, lo, hi in checks:
+        if not lo <= value <= hi:
+            raise FormatError(f"ahdr {name} must be {lo}..{hi}, got {value}", offset=offset)
+    start = fmt.AUDIO_HEADER.size
+    if start + n_codec + n_layout > len(payload):
+        raise FormatError("ahdr names run past the record", offset=offset)
+    try:
+        codec = bytes(payload[start : start + n_codec]).decode("ascii")
+        layout = bytes(payload[start + n_codec : start + n_codec + n_layout]).decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"ahdr names are not ASCII: {exc}", offset=offset) from exc
+    if not codec.replace("_", "").isalnum():
+        raise FormatError(f"ahdr codec name {codec!r} is not a codec name", offset=offset)
+    return AudioHeader(
+        codec=codec,
+        sample_rate=rate,
+        channels=channels,
+        layout=layout,
+        time_base=Fraction(tb_n, tb_d),
+        extradata=bytes(payload[start + n_codec + n_layout :]),
+    )
+
+
+def pack_audio_packet(packet: AudioPacket) -> bytes:
+    """apkt payload for ``packet``."""
+    return fmt.AUDIO_PACKET.pack(packet.pts, packet.duration) + packet.data
+
+
+def unpack_audio_packet(payload: memoryview, offset: int) -> AudioPacket:
+    """Parse and check an apkt payload; ``offset`` is the record's offset in the file."""
+    if len(payload) < fmt.AUDIO_PACKET.size:
+        raise FormatError(f"apkt record is {len(payload)} bytes, too short", offset=offset)
+    pts, duration = fmt.AUDIO_PACKET.unpack_from(payload)
+    if duration < 0:
+        raise FormatError(f"apkt duration must be >= 0, got {duration}", offset=offset)
+    return AudioPacket(pts, duration, bytes(payload[fmt.AUDIO_PACKET.size :]), offset)
 
 
 def pack_record(tag: bytes, payload: bytes) -> bytes:
@@ -260,9 +375,12 @@ class ContainerWriter:
     writes the keyframe index and the trailer (the explicit end of the stream).
     """
 
-    def __init__(self, fileobj: BinaryIO, header: Header) -> None:
+    def __init__(
+        self, fileobj: BinaryIO, header: Header, *, audio: AudioHeader | None = None
+    ) -> None:
         self._f = fileobj
         self.header = header
+        self.audio = audio
         self._offset = 0
         self._index: list[IndexEntry] = []
         self._frames = 0
@@ -270,9 +388,10 @@ class ContainerWriter:
         self._last_pts: int | None = None
         self.sizes = RecordSizes()
         self._write(fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR))
-        head = pack_record(fmt.TAG_HEADER, pack_header(header))
-        self._write(head)
-        self.sizes = RecordSizes(overhead=fmt.PREAMBLE.size + len(head))
+        self._write(pack_record(fmt.TAG_HEADER, pack_header(header)))
+        if audio is not None:
+            self._write(pack_record(fmt.TAG_AUDIO_HEADER, pack_audio_header(audio)))
+        self.sizes = RecordSizes(overhead=self._offset)
 
     def _write(self, data: bytes) -> None:
         self._f.write(data)
@@ -294,12 +413,30 @@ class ContainerWriter:
         self._end_pts = record.pts + record.duration
         entry = fmt.PALETTE_ENTRY.size if record.keyframe else fmt.PALETTE_DELTA.size
         palette = len(record.palette_index) * entry
-        self.sizes = RecordSizes(
-            labels=self.sizes.labels + len(record.labels),
-            palettes=self.sizes.palettes + palette,
-            overhead=self.sizes.overhead + len(data) - len(record.labels) - palette,
-        )
+        self._count(labels=len(record.labels), palettes=palette, total=len(data))
         return len(data)
+
+    def write_audio(self, packet: AudioPacket) -> int:
+        """Append one audio packet (after the frame it plays with); return the record size."""
+        if self.audio is None:
+            raise ValueError("this stream was opened without audio")
+        if not self._index:
+            raise ValueError("audio packets follow the first frame")
+        if len(packet.data) > fmt.MAX_AUDIO_PACKET:
+            raise ValueError(f"audio packet of {len(packet.data)} bytes is over the limit")
+        data = pack_record(fmt.TAG_AUDIO_PACKET, pack_audio_packet(packet))
+        self._write(data)
+        self._count(audio=len(packet.data), total=len(data))
+        return len(data)
+
+    def _count(self, *, total: int, labels: int = 0, palettes: int = 0, audio: int = 0) -> None:
+        s = self.sizes
+        self.sizes = RecordSizes(
+            labels=s.labels + labels,
+            palettes=s.palettes + palettes,
+            audio=s.audio + audio,
+            overhead=s.overhead + total - labels - palettes - audio,
+        )
 
     def close(self) -> None:
         """Write the index and the trailer. The file object stays open (the caller owns it)."""
@@ -312,11 +449,7 @@ class ContainerWriter:
         trailer = fmt.TRAILER.pack(self._frames, len(self._index), index_offset, self._end_pts)
         tail = pack_record(fmt.TAG_TRAILER, trailer)
         self._write(tail)
-        self.sizes = RecordSizes(
-            labels=self.sizes.labels,
-            palettes=self.sizes.palettes,
-            overhead=self.sizes.overhead + len(index) + len(tail),
-        )
+        self._count(total=len(index) + len(tail))
         self._f.flush()
 
 
@@ -369,9 +502,17 @@ class ContainerReader:
                 f"first record is {tag!r}, expected {fmt.TAG_HEADER!r}", offset=offset
             )
         self.header = unpack_header(payload, offset + fmt.RECORD_HEAD.size)
-        self.first_frame_offset = self._f.tell()
         h = self.header
         self._max_payload = fmt.max_payload(h.width, h.height, h.k)
+        self.first_frame_offset = self._f.tell()
+        self.audio: AudioHeader | None = None
+        if self.first_frame_offset + fmt.RECORD_HEAD.size <= self.file_size:
+            self._f.seek(self.first_frame_offset)
+            (tag, _) = fmt.RECORD_HEAD.unpack(self._f.read(fmt.RECORD_HEAD.size))
+            if tag == fmt.TAG_AUDIO_HEADER:
+                _, payload, offset = self._read_record(self.first_frame_offset)
+                self.audio = unpack_audio_header(payload, offset)
+                self.first_frame_offset = self._f.tell()
 
     def _read_exact(self, n: int, offset: int, what: str) -> bytes:
         data = self._f.read(n)
@@ -387,6 +528,10 @@ class ContainerReader:
             return fmt.INDEX_COUNT.size + fmt.MAX_INDEX_ENTRIES * fmt.INDEX_ENTRY.size
         if tag == fmt.TAG_TRAILER:
             return fmt.TRAILER.size
+        if tag == fmt.TAG_AUDIO_PACKET:
+            return fmt.AUDIO_PACKET.size + fmt.MAX_AUDIO_PACKET
+        if tag == fmt.TAG_AUDIO_HEADER:
+            return fmt.AUDIO_HEADER.size + 96 + fmt.MAX_META
         return self._max_payload
 
     def _read_record(
@@ -437,6 +582,17 @@ class ContainerReader:
     def iter_frames(self, start_offset: int | None = None) -> Iterator[FrameRecord]:
         """Yield frame records from ``start_offset`` (default: the first) up to the index.
 
+        Audio and other ancillary records are skipped (see :meth:`iter_records`).
+        """
+        for record in self.iter_records(start_offset):
+            if isinstance(record, FrameRecord):
+                yield record
+
+    def iter_records(
+        self, start_offset: int | None = None, *, audio: bool = False
+    ) -> Iterator[FrameRecord | AudioPacket]:
+        """Yield frame records, and with ``audio`` the audio packets, in file order.
+
         Raises
         ------
         TruncatedError
@@ -464,6 +620,8 @@ class ContainerReader:
                 last_pts = record.pts
                 frames += 1
                 yield record
+            elif tag == fmt.TAG_AUDIO_PACKET and audio and self.audio is not None:
+                yield unpack_audio_packet(payload, rec_offset)
             elif tag == fmt.TAG_INDEX:
                 self._check_end(rec_offset, offset, frames if start_offset is None else None)
                 return

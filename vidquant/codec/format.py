@@ -23,7 +23,7 @@ MAGIC = b"\x89VQUANT\n"  # 0x89 catches 7-bit transfers, "\n" catches newline co
 # may only add ancillary records (lower-case tags) that older readers skip; anything else that
 # changes the bytes of an existing record needs a new major version.
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # 1.1 added the ancillary audio records (ahdr, apkt)
 
 PREAMBLE = struct.Struct(
     "<8s"  # magic, MAGIC
@@ -44,6 +44,8 @@ TAG_KEYFRAME = b"KFRM"
 TAG_INTERFRAME = b"PFRM"
 TAG_INDEX = b"INDX"
 TAG_TRAILER = b"TAIL"
+TAG_AUDIO_HEADER = b"ahdr"  # ancillary (1.1): the audio stream's codec parameters
+TAG_AUDIO_PACKET = b"apkt"  # ancillary (1.1): one compressed audio packet
 
 HEADER = struct.Struct(
     "<I"  # width, pixels, 1..MAX_WIDTH
@@ -81,6 +83,25 @@ LABELS_DELTA = 1  # payload: zstd((labels - previous labels) mod 256), previous 
 LABELS_REPEAT = 2  # payload empty: labels equal the previous frame's
 LABELS_COPY = 3  # payload: zstd(symbols): 0 = previous label, s > 0 = label s - 1 (k <= 255)
 LABEL_MODES = (LABELS_INTRA, LABELS_DELTA, LABELS_REPEAT, LABELS_COPY)
+
+# ahdr comes right after HEAD (at most one). Its payload is AUDIO_HEADER, then the codec name
+# (ASCII, FFmpeg's name, e.g. "aac", "opus"), then the channel layout name (ASCII, e.g.
+# "stereo"), then the codec's extradata (the rest of the payload, possibly empty).
+AUDIO_HEADER = struct.Struct(
+    "<I"  # sample rate, Hz, 1..384000
+    "I"  # audio time base numerator
+    "I"  # audio time base denominator, > 0
+    "H"  # channels, 1..64
+    "H"  # codec name length, 1..32
+    "H"  # layout name length, 0..64
+)
+# apkt records are interleaved with the frame records in time order (each packet before the
+# first frame that starts after it). Payload: AUDIO_PACKET, then the packet's bytes.
+AUDIO_PACKET = struct.Struct(
+    "<q"  # pts in audio time-base units, on the video's clock (0 = the first frame's start)
+    "q"  # duration in audio time-base units, >= 0
+)
+MAX_AUDIO_PACKET = 1 << 20  # bytes; larger apkt payloads are corruption
 
 INDEX_COUNT = struct.Struct("<I")  # number of index entries
 INDEX_ENTRY = struct.Struct(

@@ -89,6 +89,9 @@ class VideoReader:
         self._duration_s = duration_s
         self.info = self._probe(width)
         self.frames_lost = 0  # packets that failed to decode and were skipped
+        # The first yielded frame's time on the file's clock (pts x time base), in seconds:
+        # time 0 of the output. None until the first frame is read.
+        self.origin_s: float | None = None
 
     def _probe(self, width: int | None) -> VideoInfo:
         stream = self._stream
@@ -157,6 +160,7 @@ class VideoReader:
                 continue
             if first_pts is None:
                 first_pts = pts
+                self.origin_s = float(pts * tb)
                 if self._duration_s is not None:
                     end_pts = first_pts + self._duration_s / tb
             if end_pts is not None and pts >= end_pts:

@@ -22,6 +22,7 @@ import av.error
 import cv2
 import numpy as np
 
+from ..codec.container import AudioHeader, AudioPacket
 from ..errors import OutputError
 from ..frames import Frame
 
@@ -29,11 +30,41 @@ VIDEO_SUFFIXES = (".mp4", ".mkv")
 
 
 class FrameWriter(Protocol):
-    """Receives RGB frames in presentation order."""
+    """Receives RGB frames in presentation order, and audio packets in time order."""
 
     def write(self, frame: Frame) -> None: ...
 
+    def write_audio(self, packet: AudioPacket) -> None: ...
+
     def close(self) -> None: ...
+
+
+def _add_audio_stream(
+    container: av.container.OutputContainer, audio: AudioHeader
+) -> av.AudioStream:
+    """An output stream that carries ``audio``'s packets as they are (no re-encoding)."""
+    stream = container.add_stream(audio.codec, rate=audio.sample_rate)
+    ctx = stream.codec_context
+    if audio.layout:
+        ctx.layout = audio.layout
+    if audio.extradata:
+        ctx.extradata = audio.extradata
+    stream.time_base = audio.time_base
+    return stream
+
+
+def _mux_audio(
+    container: av.container.OutputContainer,
+    stream: av.AudioStream,
+    audio: AudioHeader,
+    packet: AudioPacket,
+) -> None:
+    out = av.Packet(packet.data)
+    out.pts = out.dts = packet.pts
+    out.duration = packet.duration
+    out.time_base = audio.time_base
+    out.stream = stream
+    container.mux(out)
 
 
 class VideoFileWriter:
@@ -53,6 +84,8 @@ class VideoFileWriter:
         Unit of the frames' timestamps; kept as the stream's time base where the muxer allows.
     crf
         H.264 quality (lower is better, 0 is lossless); mp4 only.
+    audio
+        The audio stream whose packets :meth:`write_audio` will receive, or None.
     """
 
     def __init__(
@@ -65,6 +98,7 @@ class VideoFileWriter:
         fps: Fraction,
         time_base: Fraction,
         crf: int = 16,
+        audio: AudioHeader | None = None,
     ) -> None:
         self._lossless = container_format == "matroska"
         options = {} if self._lossless else {"movflags": "+faststart"}
@@ -97,6 +131,14 @@ class VideoFileWriter:
         stream.thread_type = "AUTO"
         self._stream = stream
         self._time_base = time_base
+        self._audio = audio
+        self._audio_stream = None
+        if audio is not None:
+            try:
+                self._audio_stream = _add_audio_stream(self._container, audio)
+            except (av.error.FFmpegError, ValueError) as exc:
+                self._container.close()
+                raise OutputError(f"cannot carry {audio.codec} audio into {path}: {exc}") from exc
 
     def write(self, frame: Frame) -> None:
         """Encode one frame at its own timestamp."""
@@ -114,6 +156,11 @@ class VideoFileWriter:
         vframe.time_base = self._time_base
         self._container.mux(self._stream.encode(vframe))
 
+    def write_audio(self, packet: AudioPacket) -> None:
+        """Mux one audio packet as it is (the muxer interleaves it with the video)."""
+        if self._audio_stream is not None and self._audio is not None:
+            _mux_audio(self._container, self._audio_stream, self._audio, packet)
+
     def close(self) -> None:
         """Flush the encoder and finish the file."""
         try:
@@ -123,10 +170,17 @@ class VideoFileWriter:
 
 
 class PngSequenceWriter:
-    """Write frames as ``frame_NNNNNN.png`` into a folder, with ``frames.csv`` of timestamps."""
+    """Write frames as ``frame_NNNNNN.png`` into a folder, with ``frames.csv`` of timestamps,
+    and the audio (if any) as ``audio.mka`` (Matroska audio, packets as they are)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, audio: AudioHeader | None = None) -> None:
         self.folder = folder
+        self._audio = audio
+        self._audio_file = None
+        self._audio_stream = None
+        if audio is not None:
+            self._audio_file = av.open(str(folder / "audio.mka"), "w", format="matroska")
+            self._audio_stream = _add_audio_stream(self._audio_file, audio)
         self._csv_file = open(folder / "frames.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._csv = csv.writer(self._csv_file)
         self._csv.writerow(["index", "file", "pts", "duration", "time_s"])
@@ -137,8 +191,14 @@ class PngSequenceWriter:
             raise OutputError(f"cannot write {self.folder / name}")
         self._csv.writerow([frame.index, name, frame.pts, frame.duration, f"{frame.time_s:.6f}"])
 
+    def write_audio(self, packet: AudioPacket) -> None:
+        if self._audio_file is not None and self._audio is not None:
+            _mux_audio(self._audio_file, self._audio_stream, self._audio, packet)
+
     def close(self) -> None:
         self._csv_file.close()
+        if self._audio_file is not None:
+            self._audio_file.close()
 
 
 def output_kind(path: Path) -> str:
