@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -35,6 +36,8 @@ from .quantize import Quantizer
 from .settings import EncodeSettings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _THUMB = (64, 36)  # scene-cut detection compares frames at this size
 
@@ -289,33 +292,43 @@ def make_header(info: VideoInfo, settings: EncodeSettings, source: Path | None =
     )
 
 
-def _prefetch(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
-    """Iterate ``frames`` in a background thread, ``depth`` frames ahead.
+def _prefetch(source: Iterable[T], *, name: str, depth: int = 4) -> Iterator[T]:
+    """Iterate ``source`` in a background thread, ``depth`` items ahead.
 
-    Decoding (FFmpeg, which releases the GIL) then overlaps with quantising and coding.
+    Decoding (FFmpeg) and the numeric stages release the GIL, so the stages overlap. Closing
+    the returned generator (or leaving it by an exception) stops the thread and waits for it,
+    and the thread closes ``source``'s iterator itself: nothing touches the source after this
+    generator is closed, so the caller may close the file behind it safely.
     """
     q: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
     failure: list[BaseException] = []
 
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def run() -> None:
+        it = iter(source)
         try:
-            for item in frames:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+            for item in it:
+                if not put(item):
                     return
         except BaseException as exc:  # re-raised in the consumer thread
             failure.append(exc)
         finally:
-            q.put(done)
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+            put(done)
 
-    thread = threading.Thread(target=run, name="vidquant-reader", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     try:
         while True:
@@ -392,8 +405,15 @@ def encode_file(
                 # Three stages on three threads: decoding (FFmpeg), palette and quantisation,
                 # label coding (zstd). The numeric work releases the GIL; bounded queues keep
                 # only a few frames in flight.
-                with threadpool_limits(limits=1):
-                    quantized = _prefetch(modeller.model(frame) for frame in _prefetch(reader))
+                frames = _prefetch(reader, name="vidquant-reader")
+                quantized = _prefetch(
+                    (modeller.model(frame) for frame in frames), name="vidquant-model"
+                )
+                with (
+                    threadpool_limits(limits=1),
+                    contextlib.closing(frames),
+                    contextlib.closing(quantized),
+                ):
                     for q in quantized:
                         coder.code(q)
                         if audio is not None:
