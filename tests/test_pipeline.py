@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,12 @@ def test_failure_mid_encode_stops_threads_and_leaves_nothing(
     monkeypatch.setattr(encoder_module.FrameCoder, "code", failing_code)
     for _ in range(5):  # a race would show up as a crash of the whole test process
         calls["n"] = 0
-        with pytest.raises(OSError, match="No space left"):
+        with pytest.raises(OSError, match="No space left") as caught:
             encode_file(clip, tmp_path / "x.vq", EncodeSettings(k=8))
+        # While the caller still holds the exception (and its traceback), no stage thread may
+        # be running: the file they read from is closed.
+        time.sleep(0.3)
         alive = [t.name for t in threading.enumerate() if t.name.startswith("vidquant-")]
         assert not alive, f"threads left running: {alive}"
+        del caught
         assert list(tmp_path.iterdir()) == [], "a failed encode left files behind"
