@@ -191,3 +191,32 @@ def test_os_errors_are_one_line(clip: Path, tmp_path: Path, monkeypatch) -> None
     result = invoke("encode", clip, "-o", tmp_path / "x.vq")
     assert result.exit_code == 1
     assert "No space left on device" in one_line_error(result)
+
+
+def test_start_past_the_end(clip: Path, tmp_path: Path) -> None:
+    result = invoke("encode", clip, "-o", tmp_path / "x.vq", "--start", "100")
+    assert result.exit_code == EXIT_INPUT
+    assert "no frame at or after --start 100 s (the video is 2.00 s long)" in one_line_error(result)
+
+
+def test_info_survives_foreign_metadata(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    import numpy as np
+
+    from vidquant.codec.container import ContainerWriter, FrameRecord, Header
+    from vidquant.codec.labels import LabelEncoder
+
+    vq = tmp_path / "foreign.vq"
+    header = Header(4, 2, Fraction(25), Fraction(1, 25), 4, meta={"source": "x", "encoder": 7})
+    with open(vq, "wb") as f:
+        writer = ContainerWriter(f, header)
+        mode, payload = LabelEncoder().encode(np.zeros((2, 4), np.uint8), None)
+        palette = np.zeros((4, 3), np.uint8)
+        writer.write_frame(
+            FrameRecord(True, 0, 1, mode, np.arange(4, dtype=np.uint8), palette, payload)
+        )
+        writer.close()
+    result = invoke("info", vq)
+    assert result.exit_code == 0, result.stderr
+    assert "frames          1" in result.stdout

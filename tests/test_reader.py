@@ -128,3 +128,43 @@ def test_memory_does_not_hold_the_clip(clip: Path) -> None:
             gc.collect()
     alive = sum(r() is not None for r in refs)
     assert alive <= 3, f"{alive} frame buffers still alive: the reader holds frames"
+
+
+@pytest.mark.parametrize("name", ["gop.ts", "gop.mp4"])
+@pytest.mark.parametrize("start_s", [0.55, 2.0, 3.3])
+def test_start_lands_on_the_right_frame_in_multi_gop_files(
+    tmp_path: Path, name: str, start_s: float
+) -> None:
+    """MPEG-TS seeks land after the target; the reader must notice and decode from the start."""
+    path = make_clip(
+        tmp_path / name, frames=48, options={"g": "12", "crf": "12", "preset": "ultrafast"}
+    )
+    with VideoReader(path, start_s=start_s, duration_s=0.5) as reader:
+        frames = list(reader)
+    on_screen = int(start_s * 12 + 1e-9)  # the source frame shown at start_s (12 fps)
+    assert frames, f"{name}: nothing decoded from {start_s} s"
+    best = max(range(48), key=lambda i: psnr(synthetic_frame(i, 96, 64), frames[0].rgb))
+    assert best == on_screen, f"{name} --start {start_s}: began at frame {best}, not {on_screen}"
+    assert frames[0].pts == 0 and len(frames) in (6, 7)
+
+
+def test_last_frame_keeps_its_own_duration(tmp_path: Path) -> None:
+    tb = Fraction(1, 1000)
+    path = make_clip(
+        tmp_path / "hold.mkv",
+        frames=3,
+        codec="ffv1",
+        pix_fmt="yuv444p",
+        pts_list=[0, 40, 80],
+        time_base=tb,
+    )
+    with VideoReader(path) as reader:
+        frames = list(reader)
+    assert frames[-1].duration > 0
+    assert [f.duration for f in frames[:2]] == [40, 40]
+
+
+def test_output_size_limit(tmp_path: Path) -> None:
+    path = make_clip(tmp_path / "tall.mkv", width=20, height=100, frames=1, codec="ffv1")
+    with pytest.raises(InputError, match="larger than the 7680x4320 limit"):
+        VideoReader(path, width=1000)

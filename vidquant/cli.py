@@ -123,7 +123,7 @@ class RichProgress:
             TextColumn("eta"),
             TimeRemainingColumn(),
             console=err_console,
-            transient=False,
+            transient=True,  # the summary line replaces the bar; a failure leaves one line
         )
         self._bar.start()
         self._task = self._bar.add_task(description, total=total)
@@ -260,11 +260,12 @@ def info(
     def job() -> None:
         vq = describe(src)
         h = vq.header
-        source = h.meta.get("source", {}) if isinstance(h.meta, dict) else {}
+        # The metadata is descriptive and may come from another writer: trust no type in it.
+        source = h.meta.get("source") if isinstance(h.meta.get("source"), dict) else {}
         rows = [
             ("file", str(src)),
             ("format version", f"{vq.version[0]}.{vq.version[1]}"),
-            ("encoder", str(h.meta.get("encoder", "?"))),
+            ("encoder", str(h.meta.get("encoder", "?"))[:80]),
             ("size", f"{h.width}x{h.height}"),
             ("frame rate", f"{float(h.fps):.3f} fps ({h.fps.numerator}/{h.fps.denominator})"),
             ("time base", f"{h.time_base.numerator}/{h.time_base.denominator} s"),

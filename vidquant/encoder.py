@@ -268,7 +268,9 @@ def make_header(info: VideoInfo, settings: EncodeSettings, source: Path | None =
     """The container header for frames described by ``info``."""
     tb = info.time_base
     if tb.numerator >= 2**32 or tb.denominator >= 2**32:
-        tb = Fraction(tb).limit_denominator(2**31)
+        # Timestamps are kept in the stream's own units; a time base that does not fit the
+        # header cannot be approximated without rescaling every timestamp.
+        raise InputError(f"{source}: time base {tb} does not fit the .vq header (32-bit fields)")
     fps = Fraction(info.fps).limit_denominator(2**31)
     if fps <= 0:
         fps = Fraction(25)
@@ -423,6 +425,15 @@ def encode_file(
                             feed.write_until(coder.end_pts * header.time_base)
                         progress.advance()
                 if coder.frames == 0:
+                    if settings.start_s > 0:
+                        length = (
+                            f" (the video is {info.duration_s:.2f} s long)"
+                            if info.duration_s is not None
+                            else ""
+                        )
+                        raise InputError(
+                            f"{src}: no frame at or after --start {settings.start_s:g} s{length}"
+                        )
                     raise InputError(f"{src}: no video frame could be decoded")
                 if feed is not None:
                     feed.write_until(coder.end_pts * header.time_base)

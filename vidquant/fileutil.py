@@ -21,10 +21,10 @@ def check_output(path: Path, *, force: bool, inputs: tuple[Path, ...] = ()) -> N
         raise OutputError(f"output folder does not exist: {parent}")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"output folder is not writable: {parent}")
-    if path.exists() and not force:
-        raise OutputError(f"{path} exists; use --force to overwrite it")
     if path.is_dir():
         raise OutputError(f"output {path} is a directory")
+    if path.exists() and not force:
+        raise OutputError(f"{path} exists; use --force to overwrite it")
 
 
 @contextlib.contextmanager

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .codec.format import MAX_HEIGHT, MAX_WIDTH
 from .errors import SettingsError
+
+__all__ = ["AUDIO_MODES", "MAX_HEIGHT", "MAX_WIDTH", "EncodeSettings", "load_settings"]
 
 K_MIN = 2
 K_MAX = 256  # labels are one byte
-MAX_WIDTH = 7680  # 8K; larger frames are refused (a 16K frame's label maps alone need 128 MiB)
-MAX_HEIGHT = 4320
+
 AUDIO_MODES = ("copy", "opus", "none")
 
 

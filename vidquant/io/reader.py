@@ -99,11 +99,13 @@ class VideoReader:
         src_w, src_h = ctx.width, ctx.height
         if src_w <= 0 or src_h <= 0:
             raise InputError(f"{self.path}: video stream has no frame size")
-        if src_w > MAX_WIDTH or src_h > MAX_HEIGHT:
-            raise InputError(
-                f"{self.path}: {src_w}x{src_h} is larger than the {MAX_WIDTH}x{MAX_HEIGHT} limit"
-            )
         out_w, out_h = output_size(src_w, src_h, width)
+        if out_w > MAX_WIDTH or out_h > MAX_HEIGHT:
+            size = f"{src_w}x{src_h}" if width is None else f"{out_w}x{out_h} (at width {width})"
+            raise InputError(
+                f"{self.path}: {size} is larger than the {MAX_WIDTH}x{MAX_HEIGHT} limit; "
+                "choose a smaller --width"
+            )
         fps = stream.average_rate or stream.guessed_rate or stream.base_rate or _FALLBACK_FPS
         fps = Fraction(fps)
         time_base = Fraction(stream.time_base) if stream.time_base else 1 / fps
@@ -139,25 +141,21 @@ class VideoReader:
         return self.iter_frames()
 
     def iter_frames(self) -> Iterator[Frame]:
-        """Yield frames in presentation order, with durations, rebased to start at pts 0."""
+        """Yield frames in presentation order, with durations, rebased to start at pts 0.
+
+        With ``start_s``, the first frame is the one on screen at that time (it may start a
+        little earlier); with ``duration_s``, frames that start after the span are left out.
+        """
         info = self.info
         tb = info.time_base
         nominal = max(1, round(1 / (info.fps * tb)))  # one frame at the nominal rate, in tb units
-        start_pts = self._seek_to_start()
+        start_pts = self._start_pts()
         end_pts = None
         first_pts: int | None = None
-        pending: tuple[int, np.ndarray] | None = None  # look-ahead: the next frame's (pts, rgb)
-        last_pts: int | None = None
+        pending: tuple[int, int, np.ndarray] | None = None  # look-ahead: (pts, duration, rgb)
         index = 0
-        for vframe in self._iter_decoded():
-            pts = vframe.pts
-            if pts is None:
-                pts = (last_pts + nominal) if last_pts is not None else 0
-            if last_pts is not None and pts <= last_pts:
-                pts = last_pts + 1  # keep timestamps strictly increasing
-            last_pts = pts
-            if start_pts is not None and pts < start_pts:
-                continue
+        timed = self._from_start(self._iter_timed(start_pts, nominal), start_pts)
+        for pts, duration, vframe in timed:
             if first_pts is None:
                 first_pts = pts
                 self.origin_s = float(pts * tb)
@@ -167,30 +165,94 @@ class VideoReader:
                 break
             rgb = self._to_rgb(vframe)
             if pending is not None:
-                prev_pts, prev_rgb = pending
+                prev_pts, _, prev_rgb = pending
                 yield Frame(index, prev_pts - first_pts, pts - prev_pts, tb, prev_rgb)
                 index += 1
-            pending = (pts, rgb)
-        if pending is not None:
-            prev_pts, prev_rgb = pending
-            yield Frame(index, prev_pts - first_pts, nominal, tb, prev_rgb)
+            pending = (pts, duration, rgb)
+        if pending is not None and first_pts is not None:
+            last_pts, last_duration, last_rgb = pending
+            yield Frame(index, last_pts - first_pts, last_duration, tb, last_rgb)
         if self.frames_lost:
             log.warning(
                 "%s: %d packets failed to decode and were skipped", self.path, self.frames_lost
             )
 
-    def _seek_to_start(self) -> int | None:
-        """Seek near ``start_s``; return the first pts to keep (None: keep all)."""
+    @staticmethod
+    def _from_start(
+        timed: Iterator[tuple[int, int, av.VideoFrame]], start_pts: int | None
+    ) -> Iterator[tuple[int, int, av.VideoFrame]]:
+        """Leave out the frames before the one on screen at ``start_pts``."""
+        if start_pts is None:
+            yield from timed
+            return
+        held = None  # the last frame that starts before start_pts
+        for item in timed:
+            if item[0] < start_pts:
+                held = item
+                continue
+            if held is not None and item[0] > start_pts:
+                yield held
+            yield item
+            yield from timed
+            return
+
+    def _start_pts(self) -> int | None:
+        """The first pts to keep for ``start_s`` (None: keep all)."""
         if self._start_s <= 0:
             return None
-        stream = self._stream
-        base = stream.start_time or 0
-        target = base + int(self._start_s / self.info.time_base)
+        return (self._stream.start_time or 0) + int(self._start_s / self.info.time_base)
+
+    def _iter_timed(
+        self, start_pts: int | None, nominal: int
+    ) -> Iterator[tuple[int, int, av.VideoFrame]]:
+        """Decoded frames as (pts, duration, frame), pts strictly increasing.
+
+        With ``start_pts``, seek to the keyframe before it first. Some demuxers (MPEG-TS) land
+        after the target instead; then decode again from the start of the file.
+        """
+        if start_pts is not None and self._seek(start_pts):
+            frames = self._timed(self._iter_decoded(), nominal)
+            first = next(frames, None)
+            if first is not None and first[0] <= start_pts:
+                yield first
+                yield from frames
+                return
+            frames.close()
+            log.info("seeking landed after %s s; decoding from the start", self._start_s)
+            self._reopen()
+        yield from self._timed(self._iter_decoded(), nominal)
+
+    def _timed(
+        self, frames: Iterator[av.VideoFrame], nominal: int
+    ) -> Iterator[tuple[int, int, av.VideoFrame]]:
+        last_pts: int | None = None
+        for vframe in frames:
+            pts = vframe.pts
+            if pts is None:
+                pts = (last_pts + nominal) if last_pts is not None else 0
+            if last_pts is not None and pts <= last_pts:
+                pts = last_pts + 1  # keep timestamps strictly increasing
+            last_pts = pts
+            duration = vframe.duration if vframe.duration and vframe.duration > 0 else nominal
+            yield pts, duration, vframe
+
+    def _seek(self, target: int) -> bool:
+        """Seek to the keyframe at or before ``target`` (pts); False when the demuxer refuses."""
         try:
-            self._container.seek(target, stream=stream, backward=True)
+            self._container.seek(target, stream=self._stream, backward=True)
         except av.error.FFmpegError as exc:
             log.info("seek failed (%s); decoding from the start", _reason(exc))
-        return target
+            self._reopen()
+            return False
+        return True
+
+    def _reopen(self) -> None:
+        """Open the file again, positioned at its start."""
+        index = self._stream.index
+        self._container.close()
+        self._container = av.open(str(self.path), mode="r")
+        self._stream = self._container.streams[index]
+        self._stream.thread_type = "AUTO"
 
     def _iter_decoded(self) -> Iterator[av.VideoFrame]:
         try:
