@@ -324,3 +324,7 @@ def _main(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# Commands defined in their own modules register themselves on `app` when imported.
+from . import cli_compare  # noqa: E402,F401
