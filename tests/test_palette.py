@@ -119,3 +119,19 @@ def test_fade_to_black_ends_exactly_black() -> None:
     q = Quantizer()
     q.set_palette(pm.palette)
     assert not pm.palette[q.assign(black)].any(), "black frames decode as not quite black"
+
+
+def test_palette_colours_map_to_themselves_even_when_close() -> None:
+    """Two entries in one table cell: a pixel equal to either must get that entry exactly."""
+    palette = np.array([[0, 0, 0], [2, 2, 2], [200, 200, 200], [202, 201, 200]], np.uint8)
+    q = Quantizer()
+    q.set_palette(palette)
+    image = np.repeat(palette[None, :, :], 5, axis=0)  # every palette colour, 5 times
+    labels = q.assign(image)
+    assert np.array_equal(palette[labels], image)
+    previous = np.zeros_like(labels)
+    sticky = q.assign(image, previous, stickiness=6.0)
+    assert np.array_equal(palette[sticky], image), "stickiness must not undo an exact colour"
+    # a palette change that separates the entries clears the exact search
+    q.set_palette(np.array([[0, 0, 0], [90, 90, 90], [200, 200, 200], [250, 0, 0]], np.uint8))
+    assert not q._any_refine

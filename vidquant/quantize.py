@@ -5,8 +5,10 @@ to the block's centre. It is built from the palette exactly as the decoder sees 
 the encoder's reconstruction ``palette[labels]`` is the decoder's output bit for bit. Within a
 block the centre's choice can differ from a pixel's own nearest entry only near the boundary
 between two entries, where both are almost equally near (at most one block diagonal, about 7
-levels, farther). When a few entries change (a palette delta), only the affected cells and
-columns are recomputed.
+levels, farther). Where two entries are so close that the block holding one of them answers
+the other (flat graphics with near colours), the pixels of that block are searched exactly, so a
+pixel whose colour is in the palette always gets that entry. When a few entries change (a
+palette delta), only the affected cells and columns are recomputed.
 
 Beside the table the quantiser keeps every cell's distance to every entry (one byte each, in
 units of 2 levels), so that the stickiness decision costs two table look-ups per pixel instead
@@ -78,6 +80,10 @@ class Quantizer:
         self._dist = np.zeros((0, _CELLS), np.uint8)  # entry x cell distance, _DIST_UNIT units
         self._keep_limit: np.ndarray | None = None  # per cell, for the current stickiness
         self._keep_for: float | None = None
+        # Cells where the centre's answer is wrong for a colour of the palette itself (two
+        # entries closer than a cell): their pixels get an exact search. Usually none.
+        self._refine = np.zeros(_CELLS, bool)
+        self._any_refine = False
 
     def set_palette(self, palette: np.ndarray) -> None:
         """Use ``palette`` ((k, 3) uint8) from now on, updating the table where it changed."""
@@ -108,6 +114,17 @@ class Quantizer:
             closer = (d < self._best) | ((d == self._best) & (self._lut > j))
             self._lut[closer] = j
             self._best[closer] = d[closer]
+        self._find_crowded_cells()
+
+    def _find_crowded_cells(self) -> None:
+        """Mark the cells whose table answer is wrong for a palette colour lying in them."""
+        pal = self.palette
+        own_cells = cell_index(pal)
+        answer = pal[self._lut[own_cells]]
+        wrong = np.any(answer != pal, axis=1)  # a duplicate colour is not wrong
+        self._refine[:] = False
+        self._refine[own_cells[wrong]] = True
+        self._any_refine = bool(wrong.any())
 
     def _rebuild_cells(self, cells: np.ndarray) -> None:
         """Recompute the nearest entry of ``cells`` (flat indices) from scratch."""
@@ -161,7 +178,22 @@ class Quantizer:
             flat += cells
             keep = self._dist.reshape(-1)[flat] <= limit[cells]
             labels = np.where(keep, previous.reshape(-1), labels)
+        if self._any_refine:
+            exact = np.flatnonzero(self._refine[cells])
+            if exact.size:
+                labels[exact] = self._nearest(rgb.reshape(-1, 3)[exact])
         return labels.reshape(height, width)
+
+    def _nearest(self, pixels: np.ndarray) -> np.ndarray:
+        """Exact nearest entry (lowest index on ties) of ``pixels`` ((n, 3) uint8)."""
+        pal = self.palette.astype(np.int32)
+        out = np.empty(len(pixels), np.uint8)
+        step = max(1, (1 << 20) // len(pal))
+        for start in range(0, len(pixels), step):
+            px = pixels[start : start + step].astype(np.int32)
+            d = ((px[:, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
+            out[start : start + step] = d.argmin(axis=1)
+        return out
 
     def _keep_limits(self, stickiness: float) -> np.ndarray:
         """Per cell: the largest distance (table units) of a label that may be kept."""
