@@ -26,7 +26,7 @@ When to regenerate
 ------------------
 Only when the ``.vq`` format changes on purpose, and then together with a version bump in
 ``vidquant/codec/format.py`` (``VERSION_MAJOR`` for a layout change, ``VERSION_MINOR`` for an
-added ancillary record or appended field) and FORMAT.md. A golden test that fails after an
+added ancillary record) and FORMAT.md. A golden test that fails after an
 encoder change that was *not* meant to change the bytes is a regression, not a reason to
 regenerate. The script checks its own output (record kinds above, decoder == encoder
 reconstruction) and refuses to write a golden file that does not show them.

@@ -135,3 +135,14 @@ def test_palette_colours_map_to_themselves_even_when_close() -> None:
     # a palette change that separates the entries clears the exact search
     q.set_palette(np.array([[0, 0, 0], [90, 90, 90], [200, 200, 200], [250, 0, 0]], np.uint8))
     assert not q._any_refine
+
+
+def test_scikit_learn_still_has_the_counts_we_cap() -> None:
+    """PaletteManager caps MiniBatchKMeans' private per-centre counts so that partial_fit keeps
+    following the video; if scikit-learn renames them, this must fail loudly, not degrade."""
+    pm = PaletteManager(8, sample_pixels=2048)
+    pm.keyframe(synthetic_frame(0, 64, 48))
+    pm.update(synthetic_frame(1, 64, 48))
+    counts = getattr(pm._model, "_counts", None)
+    assert counts is not None and counts.shape == (8,)
+    assert counts.max() <= 2 * 2048 / 8 + 1e-6

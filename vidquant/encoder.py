@@ -254,16 +254,6 @@ class Encoder:
         self.coder.flush()
 
 
-def iter_encode(
-    frames: Iterable[Frame], writer: ContainerWriter, settings: EncodeSettings
-) -> Iterator[EncodedFrame]:
-    """Encode ``frames`` into ``writer``, yielding each frame's result, then flush."""
-    encoder = Encoder(writer, settings)
-    for frame in frames:
-        yield encoder.encode(frame)
-    encoder.flush()
-
-
 def make_header(info: VideoInfo, settings: EncodeSettings, source: Path | None = None) -> Header:
     """The container header for frames described by ``info``."""
     tb = info.time_base
