@@ -220,3 +220,26 @@ def test_info_survives_foreign_metadata(tmp_path: Path) -> None:
     result = invoke("info", vq)
     assert result.exit_code == 0, result.stderr
     assert "frames          1" in result.stdout
+
+
+def test_png_folder_is_written_whole_and_force_replaces_old_frames(
+    clip: Path, tmp_path: Path
+) -> None:
+    vq = tmp_path / "c.vq"
+    assert invoke("encode", clip, "-o", vq, "-q").exit_code == 0
+    out = tmp_path / "frames"
+    assert invoke("decode", vq, "-o", out, "-q").exit_code == 0
+    assert len(list(out.glob("frame_*.png"))) == 24
+    short = tmp_path / "short.vq"
+    assert invoke("encode", clip, "-o", short, "-q", "--duration", "0.5").exit_code == 0
+    assert invoke("decode", short, "-o", out, "-q").exit_code == EXIT_OUTPUT  # not empty
+    assert invoke("decode", short, "-o", out, "-q", "--force").exit_code == 0
+    assert len(list(out.glob("frame_*.png"))) == 6, "stale frames of the longer decode remain"
+    (out / "notes.txt").write_text("mine")
+    data = bytearray(vq.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    vq.write_bytes(bytes(data))
+    assert invoke("decode", vq, "-o", out, "-q", "--force").exit_code == EXIT_FORMAT
+    assert len(list(out.glob("frame_*.png"))) == 6, "a failed decode changed the folder"
+    assert (out / "notes.txt").read_text() == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary left"

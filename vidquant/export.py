@@ -9,8 +9,8 @@ from pathlib import Path
 
 from .codec.container import AudioPacket
 from .decoder import VqDecoder, open_vq
-from .errors import FormatError, OutputError
-from .fileutil import atomic_path, check_output
+from .errors import FormatError
+from .fileutil import atomic_folder, atomic_path, check_output
 from .io.writer import FrameWriter, PngSequenceWriter, VideoFileWriter, output_kind
 from .progress import NullProgress, Progress
 
@@ -100,13 +100,12 @@ def _open_output(dst: Path, decoder: VqDecoder, *, src: Path, force: bool) -> It
     """A writer for ``dst``; a video file appears under its name only once complete."""
     kind = output_kind(dst)
     if kind == "png":
-        _check_folder(dst, force=force)
-        dst.mkdir(exist_ok=True)
-        writer: FrameWriter = PngSequenceWriter(dst, audio=decoder.audio)
-        try:
-            yield writer
-        finally:
-            writer.close()
+        with atomic_folder(dst, force=force, replaces=PngSequenceWriter.FILES) as folder:
+            writer: FrameWriter = PngSequenceWriter(folder, audio=decoder.audio)
+            try:
+                yield writer
+            finally:
+                writer.close()
         return
     check_output(dst, force=force, inputs=(src,))
     header = decoder.header
@@ -124,12 +123,3 @@ def _open_output(dst: Path, decoder: VqDecoder, *, src: Path, force: bool) -> It
             yield writer
         finally:
             writer.close()
-
-
-def _check_folder(path: Path, *, force: bool) -> None:
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"{path} exists and is not a folder")
-    if not path.parent.is_dir():
-        raise OutputError(f"output folder does not exist: {path.parent}")
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise OutputError(f"folder {path} is not empty; use --force to write into it")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,4 +51,36 @@ def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_folder(path: Path, *, force: bool, replaces: tuple[str, ...]) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; move its files into ``path`` only on success.
+
+    ``path`` must not exist, be an empty folder, or (with ``force``) be a folder whose files
+    matching the glob patterns ``replaces`` are removed first, so no stale frame survives.
+    A failed job leaves ``path`` as it was and removes the temporary folder.
+    """
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path} exists and is not a folder")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"output folder does not exist: {parent}")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise OutputError(f"folder {path} is not empty; use --force to write into it")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
+    try:
+        yield tmp
+        if not path.exists():
+            os.replace(tmp, path)
+            return
+        for pattern in replaces:
+            for old in path.glob(pattern):
+                old.unlink()
+        for new in tmp.iterdir():
+            os.replace(new, path / new.name)
+        tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -173,6 +173,8 @@ class PngSequenceWriter:
     """Write frames as ``frame_NNNNNN.png`` into a folder, with ``frames.csv`` of timestamps,
     and the audio (if any) as ``audio.mka`` (Matroska audio, packets as they are)."""
 
+    FILES = ("frame_*.png", "frames.csv", "audio.mka")  # what a sequence consists of
+
     def __init__(self, folder: Path, *, audio: AudioHeader | None = None) -> None:
         self.folder = folder
         self._audio = audio
