@@ -211,7 +211,8 @@ def test_info_survives_foreign_metadata(tmp_path: Path) -> None:
     header = Header(4, 2, Fraction(25), Fraction(1, 25), 4, meta={"source": "x", "encoder": 7})
     with open(vq, "wb") as f:
         writer = ContainerWriter(f, header)
-        mode, payload = LabelEncoder().encode(np.zeros((2, 4), np.uint8), None)
+        coded = LabelEncoder().encode(np.zeros((2, 4), np.uint8), None)
+        mode, payload = coded.mode, coded.payload
         palette = np.zeros((4, 3), np.uint8)
         writer.write_frame(
             FrameRecord(True, 0, 1, mode, np.arange(4, dtype=np.uint8), palette, payload)

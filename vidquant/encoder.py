@@ -204,15 +204,15 @@ class FrameCoder:
     def code(self, q: QuantizedFrame) -> int:
         """Code and write one frame; return its record size in bytes."""
         recon = q.reconstruction
-        mode, payload = self._labels.encode(recon.labels, q.previous_labels)
+        coded = self._labels.encode(recon.labels, q.previous_labels)
         record = FrameRecord(
             keyframe=recon.keyframe,
             pts=recon.pts,
             duration=recon.duration,
-            label_mode=mode,
+            label_mode=coded.mode,
             palette_index=q.palette_index,
             palette_rgb=q.palette_rgb,
-            labels=payload,
+            labels=coded.payload,
         )
         size = self.writer.write_frame(record)
         self.frames += 1

@@ -11,6 +11,8 @@ labels did not change at all is sent as REPEAT with an empty payload.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import zstandard
 
@@ -23,26 +25,34 @@ from . import format as fmt
 _TRY_INTRA_ABOVE = 0.2
 
 
+@dataclass(frozen=True)
+class CodedLabels:
+    """One coded label map: the mode (``format.LABELS_*``) and its payload bytes."""
+
+    mode: int
+    payload: bytes
+
+
 class LabelEncoder:
     """Encode label maps of one size; keeps a Zstandard context for speed."""
 
     def __init__(self, *, level: int = 6) -> None:
         self._zstd = zstandard.ZstdCompressor(level=level, write_content_size=True)
 
-    def encode(self, labels: np.ndarray, previous: np.ndarray | None) -> tuple[int, bytes]:
+    def encode(self, labels: np.ndarray, previous: np.ndarray | None) -> CodedLabels:
         """Code ``labels`` (uint8, (height, width)); ``previous`` is None on a keyframe.
 
         Returns
         -------
-        (mode, payload)
+        CodedLabels
             The label mode (``format.LABELS_*``) and the coded bytes.
         """
         if previous is None:
-            return fmt.LABELS_INTRA, self._zstd.compress(labels.tobytes())
+            return CodedLabels(fmt.LABELS_INTRA, self._zstd.compress(labels.tobytes()))
         same = labels == previous
         kept = np.count_nonzero(same)
         if kept == same.size:
-            return fmt.LABELS_REPEAT, b""
+            return CodedLabels(fmt.LABELS_REPEAT, b"")
         if int(labels.max()) < 255:
             mode = fmt.LABELS_COPY
             symbols = labels + np.uint8(1)
@@ -54,8 +64,8 @@ class LabelEncoder:
         if same.size - kept > _TRY_INTRA_ABOVE * same.size:
             intra = self._zstd.compress(labels.tobytes())
             if len(intra) < len(coded):
-                return fmt.LABELS_INTRA, intra
-        return mode, coded
+                return CodedLabels(fmt.LABELS_INTRA, intra)
+        return CodedLabels(mode, coded)
 
 
 class LabelDecoder:
