@@ -168,3 +168,10 @@ def test_output_size_limit(tmp_path: Path) -> None:
     path = make_clip(tmp_path / "tall.mkv", width=20, height=100, frames=1, codec="ffv1")
     with pytest.raises(InputError, match="larger than the 7680x4320 limit"):
         VideoReader(path, width=1000)
+
+
+def test_start_inside_the_last_frame(clip: Path) -> None:
+    with VideoReader(clip, start_s=1.95) as reader:  # 24 frames at 12 fps: the last is 1.917-2.0
+        frames = list(reader)
+    assert len(frames) == 1
+    assert psnr(synthetic_frame(23, 96, 64), frames[0].rgb) > 26

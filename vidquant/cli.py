@@ -327,4 +327,4 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on `app` when imported.
-from . import cli_compare  # noqa: E402,F401
+from . import cli_compare, cli_play  # noqa: E402,F401

@@ -195,6 +195,8 @@ class VideoReader:
             yield item
             yield from timed
             return
+        if held is not None and held[0] + held[1] > start_pts:
+            yield held  # start_s falls inside the last frame
 
     def _start_pts(self) -> int | None:
         """The first pts to keep for ``start_s`` (None: keep all)."""
