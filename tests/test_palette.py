@@ -146,3 +146,21 @@ def test_scikit_learn_still_has_the_counts_we_cap() -> None:
     counts = getattr(pm._model, "_counts", None)
     assert counts is not None and counts.shape == (8,)
     assert counts.max() <= 2 * 2048 / 8 + 1e-6
+
+
+def test_crowded_cells_are_exact_for_every_colour_in_them() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.integers(8, 248, (40, 3))
+    palette = np.concatenate([base, base + rng.integers(-2, 3, (40, 3))]).astype(np.uint8)
+    q = Quantizer()
+    q.set_palette(palette)
+    assert q._any_refine
+    # every colour of every crowded cell, as an image
+    cells = np.flatnonzero(q._refine_slot >= 0)
+    r, g, b = cells >> 12, (cells >> 6) & 63, cells & 63
+    offs = np.stack(np.meshgrid(*[np.arange(4)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    corner = np.stack([r, g, b], axis=1) * 4
+    image = (corner[:, None, :] + offs[None]).reshape(1, -1, 3).astype(np.uint8)
+    labels = q.assign(image).ravel()
+    d = ((image.reshape(-1, 1, 3).astype(int) - palette[None].astype(int)) ** 2).sum(-1)
+    assert np.array_equal(d[np.arange(len(d)), labels], d.min(axis=1))

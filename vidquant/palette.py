@@ -36,6 +36,9 @@ _MEMORY_FRAMES = 2
 # after the last full fit, 1 dB), the palette is refitted from its current colours: entries keep
 # their slots, and only the ones that moved are sent.
 _REFIT_RATIO = 10 ** (1.0 / 10)
+# ... but never for errors below this (summed over channels, per pixel: about 46 dB), where
+# a refit only churns a palette that is already as good as it gets.
+_REFIT_FLOOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,37 @@ class PaletteManager:
         """
         sample = self._sample(rgb, self.sample_pixels // 4)
         before = self.palette.copy()
+        colours = np.unique(sample.astype(np.uint8), axis=0)
+        if len(colours) <= self.k:
+            # Flat content (screens, pixel art, black): every sampled colour fits in the
+            # palette exactly. Keep the entries that hold one, put the others in entries that
+            # hold none; k-means would only blur exact colours and churn the palette.
+            self._place_exact(colours)
+        else:
+            self._follow(sample)
+        # The delta is whatever differs from what the decoder had: moved, refitted or revived.
+        index = np.flatnonzero(np.any(self.palette != before, axis=1)).astype(np.uint8)
+        return PaletteDelta(index, self.palette[index].copy())
+
+    def _place_exact(self, colours: np.ndarray) -> None:
+        """Make every colour of ``colours`` ((n <= k, 3) uint8) an entry, moving as few as
+        possible: entries already holding a wanted colour stay, the others are reused."""
+        packed = _pack(self.palette)
+        wanted = _pack(colours)
+        missing = colours[~np.isin(wanted, packed)]
+        if len(missing):
+            held = np.isin(packed, wanted)
+            # Duplicated entries (spare slots) go first, then entries this frame does not use.
+            first = np.zeros(self.k, bool)
+            first[np.unique(packed, return_index=True)[1]] = True
+            free = np.concatenate([np.flatnonzero(~first), np.flatnonzero(first & ~held)])
+            self.palette[free[: len(missing)]] = missing
+        if self._model is not None:
+            self._model.cluster_centers_[:] = self.palette
+        self._fit_mse = 0.0
+
+    def _follow(self, sample: np.ndarray) -> None:
+        """Follow a many-coloured frame with ``partial_fit`` (and a refit when it lags)."""
         if self._model is None:
             # The keyframe had too few colours for k-means; start a model from its palette.
             self._model = self._new_model(self.palette.astype(np.float32), 1)
@@ -148,7 +182,7 @@ class PaletteManager:
         self._cap_counts()
         self._publish(self._model.cluster_centers_, sample)
         _, error = self._revive_dead(sample)
-        if error > max(self._fit_mse, 1.0) * _REFIT_RATIO:
+        if error > max(self._fit_mse, _REFIT_FLOOR) * _REFIT_RATIO:
             model = self._new_model(self.palette.astype(np.float32), 1)
             with _one_thread():
                 model.fit(sample)
@@ -157,9 +191,6 @@ class PaletteManager:
             self._publish(model.cluster_centers_, sample)
             _, self._fit_mse = self._revive_dead(sample)
             self.refits += 1
-        # The delta is whatever differs from what the decoder had: moved, refitted or revived.
-        index = np.flatnonzero(np.any(self.palette != before, axis=1)).astype(np.uint8)
-        return PaletteDelta(index, self.palette[index].copy())
 
     def _publish(self, centres: np.ndarray, sample: np.ndarray) -> None:
         """Copy into the published palette the centres that moved visibly: by at least
@@ -221,6 +252,12 @@ def _squared_distances(sample: np.ndarray, palette: np.ndarray) -> np.ndarray:
     pal = palette.astype(np.float64)
     d = (x * x).sum(axis=1)[:, None] - 2.0 * (x @ pal.T) + (pal * pal).sum(axis=1)[None, :]
     return np.maximum(d, 0.0, out=d)
+
+
+def _pack(colours: np.ndarray) -> np.ndarray:
+    """One int per RGB colour ((n, 3) uint8 -> (n,) int32), for set operations."""
+    c = colours.astype(np.int32)
+    return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
 
 
 def _to_uint8(centres: np.ndarray) -> np.ndarray:

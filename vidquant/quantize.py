@@ -61,6 +61,15 @@ def cell_index(rgb: np.ndarray) -> np.ndarray:
     return r
 
 
+def _cell_offset(pixels: np.ndarray) -> np.ndarray:
+    """Position (0..63) of each pixel ((n, 3) uint8) inside its 4x4x4 table cell."""
+    mask = (1 << _SHIFT) - 1
+    r = (pixels[:, 0] & mask).astype(np.int32)
+    g = (pixels[:, 1] & mask).astype(np.int32)
+    b = (pixels[:, 2] & mask).astype(np.int32)
+    return (r << (2 * _SHIFT)) | (g << _SHIFT) | b
+
+
 def _to_units(squared: np.ndarray) -> np.ndarray:
     """Squared distances -> one-byte distances in units of ``_DIST_UNIT`` levels (rounded)."""
     d = np.sqrt(np.maximum(squared, 0.0)) / _DIST_UNIT + 0.5
@@ -81,8 +90,9 @@ class Quantizer:
         self._keep_limit: np.ndarray | None = None  # per cell, for the current stickiness
         self._keep_for: float | None = None
         # Cells where the centre's answer is wrong for a colour of the palette itself (two
-        # entries closer than a cell): their pixels get an exact search. Usually none.
-        self._refine = np.zeros(_CELLS, bool)
+        # entries closer than a cell) get an exact table of their 64 colours. Usually none.
+        self._refine_slot = np.full(_CELLS, -1, np.int32)  # cell -> row of _exact, or -1
+        self._exact = np.zeros(0, np.uint8)  # (crowded cells x 64) exact answers
         self._any_refine = False
 
     def set_palette(self, palette: np.ndarray) -> None:
@@ -122,9 +132,26 @@ class Quantizer:
         own_cells = cell_index(pal)
         answer = pal[self._lut[own_cells]]
         wrong = np.any(answer != pal, axis=1)  # a duplicate colour is not wrong
-        self._refine[:] = False
-        self._refine[own_cells[wrong]] = True
-        self._any_refine = bool(wrong.any())
+        if self._any_refine:
+            self._refine_slot[:] = -1
+        crowded = np.unique(own_cells[wrong])
+        self._any_refine = bool(crowded.size)
+        if not crowded.size:
+            return
+        self._refine_slot[crowded] = np.arange(crowded.size, dtype=np.int32)
+        # the 64 colours of each crowded cell, in the order of _cell_offset
+        step = 1 << _SHIFT
+        corner = np.stack(
+            [
+                (crowded >> (2 * _BITS)) * step,
+                ((crowded >> _BITS) & (_SIDE - 1)) * step,
+                (crowded & (_SIDE - 1)) * step,
+            ],
+            axis=1,
+        )
+        offsets = np.stack(np.meshgrid(*[np.arange(step)] * 3, indexing="ij"), -1).reshape(-1, 3)
+        colours = (corner[:, None, :] + offsets[None, :, :]).reshape(-1, 3).astype(np.uint8)
+        self._exact = self._nearest(colours)
 
     def _rebuild_cells(self, cells: np.ndarray) -> None:
         """Recompute the nearest entry of ``cells`` (flat indices) from scratch."""
@@ -179,9 +206,11 @@ class Quantizer:
             keep = self._dist.reshape(-1)[flat] <= limit[cells]
             labels = np.where(keep, previous.reshape(-1), labels)
         if self._any_refine:
-            exact = np.flatnonzero(self._refine[cells])
+            slots = self._refine_slot[cells]
+            exact = np.flatnonzero(slots >= 0)
             if exact.size:
-                labels[exact] = self._nearest(rgb.reshape(-1, 3)[exact])
+                px = rgb.reshape(-1, 3)[exact]
+                labels[exact] = self._exact[slots[exact] * 64 + _cell_offset(px)]
         return labels.reshape(height, width)
 
     def _nearest(self, pixels: np.ndarray) -> np.ndarray:
