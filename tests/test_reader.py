@@ -175,3 +175,29 @@ def test_start_inside_the_last_frame(clip: Path) -> None:
         frames = list(reader)
     assert len(frames) == 1
     assert psnr(synthetic_frame(23, 96, 64), frames[0].rgb) > 26
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_rotation_metadata_is_honoured(tmp_path: Path, degrees: int) -> None:
+    """Phone video: frames come out as players show them (like FFmpeg's autorotate)."""
+    import av
+
+    path = tmp_path / f"rot{degrees}.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=12, options={"crf": "10", "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv444p"
+        stream.set_display_rotation(degrees)
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(synthetic_frame(i, 96, 64), format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame.reformat(format="yuv444p")))
+        out.mux(stream.encode(None))
+    with VideoReader(path) as reader:
+        frames = list(reader)
+        turned = degrees in (90, 270)
+        assert (reader.info.width, reader.info.height) == ((64, 96) if turned else (96, 64))
+    expected = np.rot90(synthetic_frame(0, 96, 64), degrees // 90)
+    assert frames[0].rgb.shape == expected.shape
+    assert psnr(expected, frames[0].rgb) > 30
+    with VideoReader(path, width=32) as reader:  # resizing works on the turned size
+        assert next(iter(reader)).rgb.shape == ((48, 32, 3) if turned else (21, 32, 3))

@@ -87,8 +87,10 @@ class VideoReader:
         self._stream.thread_type = "AUTO"
         self._start_s = start_s
         self._duration_s = duration_s
-        self.info = self._probe(width)
         self.frames_lost = 0  # packets that failed to decode and were skipped
+        # Phone videos store a display rotation; frames come out as shown (as players do).
+        self.rotation_deg = self._peek_rotation()
+        self.info = self._probe(width)
         # The first yielded frame's time on the file's clock (pts x time base), in seconds:
         # time 0 of the output. None until the first frame is read.
         self.origin_s: float | None = None
@@ -99,6 +101,8 @@ class VideoReader:
         src_w, src_h = ctx.width, ctx.height
         if src_w <= 0 or src_h <= 0:
             raise InputError(f"{self.path}: video stream has no frame size")
+        if self.rotation_deg in (90, 270):
+            src_w, src_h = src_h, src_w  # sizes as displayed
         out_w, out_h = output_size(src_w, src_h, width)
         if out_w > MAX_WIDTH or out_h > MAX_HEIGHT:
             size = f"{src_w}x{src_h}" if width is None else f"{out_w}x{out_h} (at width {width})"
@@ -275,15 +279,33 @@ class VideoReader:
         if colorspace not in (1, 4, 5, 6, 7, 9, 10):  # unspecified or unknown matrix
             colorspace = _BT709 if info.source_height >= 720 else None
         resized = (info.width, info.height) != (info.source_width, info.source_height)
+        turned = self.rotation_deg in (90, 270)
         rgb = vframe.reformat(
-            width=info.width,
-            height=info.height,
+            width=info.height if turned else info.width,
+            height=info.width if turned else info.height,
             format="rgb24",
             src_colorspace=colorspace,
             src_color_range=vframe.color_range or None,
             interpolation="AREA" if resized else None,
-        ).to_ndarray()
-        return np.ascontiguousarray(rgb[:, :, :3])
+        ).to_ndarray()[:, :, :3]
+        if self.rotation_deg:
+            # the display matrix's angle is counter-clockwise, as np.rot90 turns
+            rgb = np.rot90(rgb, self.rotation_deg // 90)
+        return np.ascontiguousarray(rgb)
+
+    def _peek_rotation(self) -> int:
+        """Display rotation of the stream (0, 90, 180 or 270, counter-clockwise), read from
+        the first decodable frame; the file is then reopened at its start."""
+        rotation = 0
+        try:
+            for vframe in self._iter_decoded():
+                rotation = int(round(float(getattr(vframe, "rotation", 0) or 0) / 90.0)) * 90 % 360
+                break
+        except InputError:
+            pass  # an undecodable stream fails with its own message when it is read
+        self.frames_lost = 0
+        self._reopen()
+        return rotation
 
 
 def _reason(exc: BaseException) -> str:
