@@ -55,3 +55,30 @@ def test_failure_mid_encode_stops_threads_and_leaves_nothing(
         assert not alive, f"threads left running: {alive}"
         del caught
         assert list(tmp_path.iterdir()) == [], "a failed encode left files behind"
+
+
+def test_ctrl_c_exits_130_with_one_line_and_no_file(sample: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "int.vq"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidquant", "encode", str(sample), "-o", str(out), "-q"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stderr=subprocess.PIPE,
+        text=True,
+        # a background job may inherit an ignored SIGINT; a user's terminal does not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 30
+    while not list(tmp_path.glob(".int.vq.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until the encode is under way
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    assert proc.stderr is not None and proc.stderr.read().strip() == "vidquant: error: interrupted"
+    assert list(tmp_path.iterdir()) == [], "an interrupted encode left files behind"
