@@ -30,6 +30,7 @@ from .fileutil import atomic_path, check_output
 from .frames import Frame, PaletteFrame, VideoInfo
 from .io.audio import AudioSource
 from .io.reader import VideoReader
+from .metrics import bitrate_kbps
 from .palette import PaletteManager
 from .progress import NullProgress, Progress
 from .quantize import Quantizer
@@ -95,7 +96,7 @@ class EncodeReport:
     @property
     def kbps(self) -> float:
         """Mean bitrate of the file, kilobits per second."""
-        return self.sizes.total * 8 / 1000 / self.duration_s if self.duration_s > 0 else 0.0
+        return bitrate_kbps(self.sizes.total, self.duration_s) if self.duration_s > 0 else 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,11 +148,6 @@ class FrameModeller:
         self._last_key_pts: int | None = None
         self._keyint = settings.keyint_s / header.time_base  # in time-base units
         self._frames = 0
-
-    @property
-    def refits(self) -> int:
-        """Full palette refits between keyframes so far."""
-        return self._palettes.refits
 
     def model(self, frame: Frame) -> QuantizedFrame:
         """Palette and labels of one frame (frames must come in presentation order)."""
@@ -464,10 +460,15 @@ class _AudioFeed:
 @contextlib.contextmanager
 def _open_audio(src: Path, settings: EncodeSettings) -> Iterator[AudioSource | None]:
     """The source's audio as the settings ask for it, or None (no audio, or ``none``)."""
-    if settings.audio == "none" or AudioSource.count_streams(src) == 0:
+    audio = (
+        None
+        if settings.audio == "none"
+        else AudioSource.open(src, stream=settings.audio_stream, mode=settings.audio)
+    )
+    if audio is None:
         yield None
         return
-    with AudioSource(src, stream=settings.audio_stream, mode=settings.audio) as audio:
+    with audio:
         yield audio
 
 

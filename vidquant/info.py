@@ -8,6 +8,7 @@ from pathlib import Path
 from .codec import format as fmt
 from .codec.container import AudioHeader, AudioPacket, Header
 from .decoder import open_vq
+from .metrics import bitrate_kbps
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class VqInfo:
 
     def kbps(self, nbytes: int) -> float:
         """``nbytes`` spread over the duration, in kilobits per second."""
-        return nbytes * 8 / 1000 / self.duration_s if self.duration_s > 0 else 0.0
+        return bitrate_kbps(nbytes, self.duration_s) if self.duration_s > 0 else 0.0
 
 
 def describe(path: str | Path) -> VqInfo:

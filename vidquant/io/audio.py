@@ -47,14 +47,25 @@ class AudioSource:
         The file cannot be opened.
     """
 
-    def __init__(self, path: str | Path, *, stream: int = 0, mode: str = "copy") -> None:
-        if mode not in ("copy", "opus"):
-            raise SettingsError(f"audio mode must be copy, opus or none, got {mode!r}")
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        stream: int = 0,
+        mode: str = "copy",
+        container: av.container.InputContainer | None = None,
+    ) -> None:
         self.path = Path(path)
-        try:
-            self._container = av.open(str(self.path))
-        except (av.error.FFmpegError, OSError) as exc:
-            raise InputError(f"cannot open {self.path}: {exc}") from exc
+        if mode not in ("copy", "opus"):
+            if container is not None:
+                container.close()
+            raise SettingsError(f"audio mode must be copy, opus or none, got {mode!r}")
+        if container is None:
+            try:
+                container = av.open(str(self.path))
+            except (av.error.FFmpegError, OSError) as exc:
+                raise InputError(f"cannot open {self.path}: {exc}") from exc
+        self._container = container
         streams = self._container.streams.audio
         if not 0 <= stream < len(streams):
             self._container.close()
@@ -95,14 +106,18 @@ class AudioSource:
                 extradata=bytes(enc.extradata or b""),
             )
 
-    @staticmethod
-    def count_streams(path: str | Path) -> int:
-        """Number of audio streams in ``path`` (0 when it cannot be opened)."""
+    @classmethod
+    def open(cls, path: str | Path, *, stream: int = 0, mode: str = "copy") -> AudioSource | None:
+        """An :class:`AudioSource` for ``path``, or None when it has no audio stream (or
+        cannot be opened at all: the video reader then says why), opening the file once."""
         try:
-            with av.open(str(path)) as container:
-                return len(container.streams.audio)
+            container = av.open(str(path))
         except (av.error.FFmpegError, OSError):
-            return 0
+            return None
+        if not container.streams.audio:
+            container.close()
+            return None
+        return cls(path, stream=stream, mode=mode, container=container)
 
     def __enter__(self) -> AudioSource:
         return self
