@@ -7,6 +7,7 @@ one-line message; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -143,6 +144,24 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug 
 Force = Annotated[bool, typer.Option("--force", "-f", help="Overwrite existing outputs.")]
 
 
+_SIZE_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3}
+
+
+def parse_size(text: str) -> int:
+    """``"1500000"``, ``"500k"``, ``"2M"`` or ``"1.5G"`` (decimal units) -> bytes."""
+    t = text.strip().lower().removesuffix("b")
+    unit = t[-1:] if t[-1:] in ("k", "m", "g") else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        raise SettingsError(
+            f"max size must be bytes or a number with k, M or G, got {text!r}"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"max size must be positive, got {text!r}")
+    return int(value * _SIZE_UNITS[unit])
+
+
 def _mb(nbytes: int) -> str:
     return f"{nbytes / 1e6:.2f} MB"
 
@@ -177,6 +196,17 @@ def encode(
         int | None,
         typer.Option("--audio-stream", help="Which audio stream, 0-based (default: the first)."),
     ] = None,
+    target_kbps: Annotated[
+        float | None,
+        typer.Option(
+            "--target-kbps",
+            help="Stay under this bitrate (audio included): lowers k, then the width.",
+        ),
+    ] = None,
+    max_size: Annotated[
+        str | None,
+        typer.Option("--max-size", help="Stay under this file size: bytes, or 500k, 2M, 1.5G."),
+    ] = None,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -196,17 +226,33 @@ def encode(
             width=width,
             audio=audio,
             audio_stream=audio_stream,
+            target_kbps=target_kbps,
+            max_size=parse_size(max_size) if max_size is not None else None,
         )
         report = encode_file(
             src, output, settings, force=force, progress=RichProgress(enabled=not quiet)
         )
         s = report.sizes
+        used = report.settings or settings
         out_console.print(
             f"wrote {report.path}: {report.frames} frames ({report.keyframes} keyframes), "
             f"{report.duration_s:.2f} s, {report.source.width}x{report.source.height}, "
-            f"k={settings.k}, "
+            f"k={used.k}, "
             f"{_mb(s.total)}, {report.kbps:.0f} kbps"
         )
+        if report.rate is not None:
+            r = report.rate
+            verdict = "met" if report.kbps <= r.target_kbps else "NOT met"
+            out_console.print(
+                f"rate control: target {r.target_kbps:.0f} kbps {verdict} "
+                f"({report.kbps:.0f} kbps); chose k={used.k}, width {report.source.width} "
+                f"after {r.probes} trial encodes (estimate {r.estimate_kbps:.0f} kbps)"
+            )
+            if not r.fits:
+                err_console.print(
+                    "vidquant: warning: even the smallest setting tried is estimated over the "
+                    "target; try a smaller --width or a lower frame rate"
+                )
         if report.frames_lost:
             err_console.print(
                 f"vidquant: warning: {report.frames_lost} damaged packets were skipped"

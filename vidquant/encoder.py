@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import numpy as np
@@ -35,6 +35,9 @@ from .palette import PaletteManager
 from .progress import NullProgress, Progress
 from .quantize import Quantizer
 from .settings import EncodeSettings
+
+if TYPE_CHECKING:
+    from .ratecontrol import RatePlan
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,10 @@ class EncodeReport:
         Facts about the source stream.
     frames_lost
         Source packets that failed to decode and were skipped.
+    settings
+        The settings the clip was encoded with (after rate control, if any).
+    rate
+        What rate control chose, when a target was set.
     """
 
     path: Path
@@ -92,6 +99,8 @@ class EncodeReport:
     sizes: RecordSizes
     source: VideoInfo
     frames_lost: int
+    settings: EncodeSettings | None = None
+    rate: RatePlan | None = None
 
     @property
     def kbps(self) -> float:
@@ -374,6 +383,12 @@ def encode_file(
     dst = Path(dst) if dst is not None else src.with_suffix(".vq")
     progress = progress or NullProgress()
     check_output(dst, force=force, inputs=(src,))
+    rate = None
+    if settings.target_kbps is not None or settings.max_size is not None:
+        from .ratecontrol import plan_rate  # it builds on this module
+
+        rate = plan_rate(src, settings, progress=progress)
+        settings = rate.settings
     with (
         _open_audio(src, settings) as audio,
         VideoReader(
@@ -435,6 +450,8 @@ def encode_file(
         sizes=writer.sizes,
         source=info,
         frames_lost=lost,
+        settings=settings,
+        rate=rate,
     )
 
 

@@ -12,12 +12,13 @@ the worst-served colour of the frame, but only when that colour is far from ever
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import MiniBatchKMeans
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,14 @@ def _to_uint8(centres: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(centres), 0, 255).astype(np.uint8)
 
 
-def _one_thread() -> threadpool_limits:
+_controller: ThreadpoolController | None = None
+
+
+def _one_thread() -> contextlib.AbstractContextManager[object]:
     # The fits are small (a few thousand samples); OpenMP threads cost more than they give, and
-    # they spin against the reader thread and any other process on the machine.
-    return threadpool_limits(limits=1, user_api="openmp")
+    # they spin against the reader thread and any other process on the machine. The controller
+    # is made once: making one scans every loaded library (5 ms, as long as a frame's update).
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="openmp")

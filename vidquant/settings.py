@@ -62,6 +62,12 @@ class EncodeSettings:
         ``"none"``: drop the audio.
     audio_stream
         Which audio stream to carry, 0-based among the source's audio streams.
+    target_kbps
+        Rate control: the whole file's bitrate (audio included) to stay under, in kbps. The
+        encoder probes excerpts of the source and lowers k, then the width, until the estimate
+        fits (see :mod:`vidquant.ratecontrol`); ``k`` and ``width`` are then the upper bounds.
+    max_size
+        Rate control by file size in bytes: the same as ``target_kbps`` for the clip's duration.
     """
 
     k: int = 32
@@ -77,6 +83,8 @@ class EncodeSettings:
     zstd_level: int = 6
     audio: str = "copy"
     audio_stream: int = 0
+    target_kbps: float | None = None
+    max_size: int | None = None
 
     def __post_init__(self) -> None:
         check_int("k", self.k, K_MIN, K_MAX)
@@ -97,6 +105,12 @@ class EncodeSettings:
                 f"audio must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}"
             )
         check_int("audio_stream", self.audio_stream, 0, 63)
+        if self.target_kbps is not None:
+            check_float("target_kbps", self.target_kbps, 1.0, 1e7)
+        if self.max_size is not None:
+            check_int("max_size", self.max_size, 1000, 10**13)
+        if self.target_kbps is not None and self.max_size is not None:
+            raise SettingsError("give target_kbps or max_size, not both")
 
     def replace(self, **changes: Any) -> EncodeSettings:
         """Return a copy with ``changes`` applied (and validated)."""

@@ -106,6 +106,31 @@ class AudioSource:
                 extradata=bytes(enc.extradata or b""),
             )
 
+    def approx_kbps(self) -> float:
+        """The audio's bitrate as it will be stored, in kbps (for rate control).
+
+        Re-encoded audio has the Opus encoder's rate; copied audio the stream's declared
+        rate or, when the file does not declare one, its first ten seconds of packets (which
+        this reads: open a source of its own for the estimate).
+        """
+        if self._encoder is not None:
+            return self._encoder.bit_rate / 1000
+        declared = self._stream.bit_rate or self._stream.codec_context.bit_rate
+        if declared:
+            return declared / 1000
+        total, end = 0, 0.0
+        tb = float(self._stream.time_base)
+        try:
+            for packet in self._container.demux(self._stream):
+                if packet.size and packet.pts is not None:
+                    total += packet.size
+                    end = max(end, (packet.pts + (packet.duration or 0)) * tb)
+                    if end >= 10.0:
+                        break
+        except av.error.FFmpegError:
+            pass
+        return total * 8 / 1000 / end if end > 0 else 0.0
+
     @classmethod
     def open(cls, path: str | Path, *, stream: int = 0, mode: str = "copy") -> AudioSource | None:
         """An :class:`AudioSource` for ``path``, or None when it has no audio stream (or
