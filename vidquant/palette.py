@@ -83,11 +83,26 @@ class PaletteManager:
         self.palette = np.zeros((k, 3), np.uint8)  # what the decoder has
         self._fit_mse = 0.0  # sampled error right after the last full fit
         self.refits = 0  # full refits between keyframes, for reports
+        self._update_pick: tuple[int, np.ndarray] | None = None  # (pixels, positions)
 
     def _sample(self, rgb: np.ndarray, n: int) -> np.ndarray:
         flat = rgb.reshape(-1, 3)
         pick = self._rng.integers(0, len(flat), size=n)
         return flat[pick].astype(np.float32)
+
+    def _still_sample(self, rgb: np.ndarray, n: int) -> np.ndarray:
+        """``n`` pixels at positions drawn once per stream: the updates' sample.
+
+        Where the picture stands still, the sample is then the same from frame to frame, and
+        partial_fit settles instead of jittering with the sampling noise; fresh positions each
+        frame moved entries by a few levels under still pixels (flicker, and palette deltas that
+        cost bits). Measured on the 3 s screen clip: flicker 0.059 -> 0.014 levels, 40 % fewer
+        bytes; camera footage -0.05 dB. Keyframe fits still draw fresh positions.
+        """
+        flat = rgb.reshape(-1, 3)
+        if self._update_pick is None or self._update_pick[0] != len(flat):
+            self._update_pick = (len(flat), self._rng.integers(0, len(flat), size=n))
+        return flat[self._update_pick[1]].astype(np.float32)
 
     def _new_model(self, init: np.ndarray | str, n_init: int) -> MiniBatchKMeans:
         return MiniBatchKMeans(
@@ -142,7 +157,7 @@ class PaletteManager:
 
         The returned delta has already been applied to :attr:`palette`.
         """
-        sample = self._sample(rgb, self.sample_pixels // 4)
+        sample = self._still_sample(rgb, self.sample_pixels // 4)
         before = self.palette.copy()
         colours = np.unique(sample.astype(np.uint8), axis=0)
         if len(colours) <= self.k:
