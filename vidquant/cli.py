@@ -233,7 +233,7 @@ def encode(
             src, output, settings, force=force, progress=RichProgress(enabled=not quiet)
         )
         s = report.sizes
-        used = report.settings or settings
+        used = report.settings
         out_console.print(
             f"wrote {report.path}: {report.frames} frames ({report.keyframes} keyframes), "
             f"{report.duration_s:.2f} s, {report.source.width}x{report.source.height}, "

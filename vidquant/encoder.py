@@ -99,7 +99,7 @@ class EncodeReport:
     sizes: RecordSizes
     source: VideoInfo
     frames_lost: int
-    settings: EncodeSettings | None = None
+    settings: EncodeSettings
     rate: RatePlan | None = None
 
     @property

@@ -240,17 +240,14 @@ class _Excerpts:
             size = output_size(info.width, info.height, settings.width)
             info = dataclasses.replace(info, width=size[0], height=size[1])
             encoder = Encoder(ContainerWriter(io.BytesIO(), make_header(info, settings)), settings)
-            first, rest, end = 0, 0, 0.0
+            sizes = []
             for frame in frames:
                 if size != (frame.rgb.shape[1], frame.rgb.shape[0]):
                     rgb = cv2.resize(frame.rgb, size, interpolation=cv2.INTER_AREA)
                     frame = dataclasses.replace(frame, rgb=rgb)
-                coded = encoder.encode(frame)
-                if first == 0:
-                    first = coded.record_bytes
-                else:
-                    rest += coded.record_bytes
-                end = float((frame.pts + frame.duration) * frame.time_base)
+                sizes.append(encoder.encode(frame).record_bytes)
+            first, rest = sizes[0], sum(sizes[1:])
+            end = float((frames[-1].pts + frames[-1].duration) * frames[-1].time_base)
             start = float(frames[0].pts * frames[0].time_base)
             length = end - start
             if length <= 0:
