@@ -70,10 +70,19 @@ def test_bad_k(clip: Path, tmp_path: Path, k: str) -> None:
     assert not (tmp_path / "x.vq").exists()
 
 
-def test_non_numeric_k_is_a_usage_error(clip: Path) -> None:
-    result = invoke("encode", clip, "-k", "many")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("encode", "{clip}", "-k", "many"), "Invalid value for '-k'"),
+        (("encode",), "Missing argument 'src'"),
+        (("encode", "{clip}", "--nope"), "No such option: --nope"),
+        (("transcode", "{clip}"), "No such command 'transcode'"),
+    ],
+)
+def test_typer_usage_errors_are_one_line(clip: Path, args: tuple[str, ...], message: str) -> None:
+    result = invoke(*(a.format(clip=clip) for a in args))
     assert result.exit_code == EXIT_USAGE
-    assert "Traceback" not in result.output
+    assert message in one_line_error(result)
 
 
 def test_missing_file_and_not_a_video(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,6 +28,11 @@ from rich.progress import (
 )
 from rich.text import Text
 
+try:  # recent Typer vendors Click; older ones use the click package
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - depends on the installed Typer
+    from click import exceptions as click_exceptions
+
 from . import __version__
 from .errors import FormatError, InputError, OutputError, SettingsError, VidquantError
 
@@ -39,7 +45,34 @@ EXIT_FORMAT = 4  # a .vq file is damaged or of an unsupported version
 EXIT_OUTPUT = 5  # the output cannot be written (exists, folder missing, ...)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """Typer's own usage errors (``-k many``, a missing argument) as one line, exit code 2.
+
+    Typer draws them as a multi-line panel; vidquant's promise is one line for every error.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001, ANN201
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # the help text, as for a bare `vidquant`
+            rv = exc.exit_code
+        except click_exceptions.ClickException as exc:
+            where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) else ""
+            _error_line(f"{where}{exc.format_message()} (see --help)")
+            rv = exc.exit_code
+        except typer.Abort:
+            _error_line("aborted")
+            rv = EXIT_ERROR
+        code = rv if isinstance(rv, int) else EXIT_OK
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     help="vidquant: palette video with k-means colour quantisation.",
