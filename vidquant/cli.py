@@ -307,7 +307,10 @@ def decode(
         ),
     ] = None,
     salvage: Annotated[
-        bool, typer.Option("--salvage", help="Decode a damaged file up to the damage.")
+        bool,
+        typer.Option(
+            "--salvage", help="Decode every intact frame of a damaged file; report the damage."
+        ),
     ] = False,
     force: Force = False,
     quiet: Quiet = False,
@@ -322,10 +325,32 @@ def decode(
             src, dst, force=force, salvage=salvage, progress=RichProgress(enabled=not quiet)
         )
         out_console.print(f"wrote {report.path}: {report.frames} frames, {report.duration_s:.2f} s")
-        if report.damage is not None:
-            err_console.print(f"vidquant: warning: stopped early at damaged data: {report.damage}")
+        _warn_damage(report.damage)
 
     run(job, debug=debug)
+
+
+_DAMAGE_LINES = 10
+
+
+def _warn_damage(spans: tuple) -> None:
+    """One warning line per damaged stretch a salvaging decode skipped (at most 10)."""
+    if not spans:
+        return
+    counts = [s.frames_lost for s in spans]
+    lost = "an unknown number of" if None in counts else str(sum(counts))
+    stretches = "1 damaged stretch" if len(spans) == 1 else f"{len(spans)} damaged stretches"
+    _warning(f"{lost} frames lost in {stretches}; every intact frame was decoded")
+    for span in spans[:_DAMAGE_LINES]:
+        _warning(f"  {span.describe()}")
+    if len(spans) > _DAMAGE_LINES:
+        _warning(f"  ... and {len(spans) - _DAMAGE_LINES} more")
+
+
+def _warning(message: str) -> None:
+    err_console.print(
+        f"vidquant: warning: {message}", highlight=False, markup=False, soft_wrap=True
+    )
 
 
 @app.command()

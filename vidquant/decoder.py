@@ -20,6 +20,7 @@ from .codec.container import (
     AudioHeader,
     AudioPacket,
     ContainerReader,
+    Damage,
     FrameRecord,
     Header,
     IndexEntry,
@@ -33,10 +34,83 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class SalvageReport:
-    """What a salvaging decode skipped: the error that stopped it and where, or None."""
+class DamagedSpan:
+    """One damaged stretch of a file that a salvaging decode skipped.
 
-    error: FormatError | None = None
+    Attributes
+    ----------
+    offset
+        Byte offset where reading failed.
+    error
+        What was wrong there.
+    first_frame
+        Number of the first frame that could not be shown (frames are numbered from 0).
+    frames_lost
+        Frames skipped: the damaged ones and those that depend on them, up to the next intact
+        keyframe. None when unknown (the file is cut short and its trailer is gone).
+    start_s
+        Presentation time where the gap starts, seconds.
+    end_s
+        Where decoding resumed, seconds; None when nothing after the damage could be decoded.
+    """
+
+    offset: int
+    error: FormatError
+    first_frame: int
+    frames_lost: int | None
+    start_s: float
+    end_s: float | None
+
+    def describe(self) -> str:
+        """One line: where, how many frames, why."""
+        lost = "an unknown number of" if self.frames_lost is None else str(self.frames_lost)
+        until = "the end" if self.end_s is None else f"{self.end_s:.2f} s"
+        return (
+            f"byte {self.offset}: {lost} frames lost from frame {self.first_frame} "
+            f"({self.start_s:.2f} s to {until}): {self.error.reason}"
+        )
+
+
+@dataclass(frozen=True)
+class SalvageReport:
+    """What a salvaging decode skipped: one :class:`DamagedSpan` per damaged stretch."""
+
+    spans: tuple[DamagedSpan, ...] = ()
+
+    @property
+    def error(self) -> FormatError | None:
+        """The first damage met, or None for an intact file."""
+        return self.spans[0].error if self.spans else None
+
+    @property
+    def frames_lost(self) -> int | None:
+        """Frames lost in all, None when a span's count is unknown."""
+        counts = [span.frames_lost for span in self.spans]
+        return None if None in counts else sum(c for c in counts if c is not None)
+
+
+class _Gap:
+    """A damaged stretch being measured: opened at the damage, closed where decoding resumes."""
+
+    def __init__(
+        self, offset: int, error: FormatError, first_frame: int, start_s: float, *, seen: bool
+    ) -> None:
+        self.offset, self.error = offset, error
+        self.first_frame, self.start_s = first_frame, start_s
+        # Frame records lost and seen (a frame that failed to decode, frames that depend on a
+        # lost one). A gap opened at an unreadable record (``seen`` False) may hide more.
+        self.records = 1 if seen else 0
+        self.unseen = not seen
+
+    def resume_frame(self, contiguous: bool) -> int:
+        """The number of the frame that resumes decoding, when the index does not say:
+        ``contiguous`` means it starts where the last decoded frame ended (nothing between)."""
+        hidden = 1 if self.unseen and not contiguous else 0
+        return self.first_frame + self.records + hidden
+
+    def close(self, resume_frame: int | None, end_s: float | None) -> DamagedSpan:
+        lost = None if resume_frame is None else max(0, resume_frame - self.first_frame)
+        return DamagedSpan(self.offset, self.error, self.first_frame, lost, self.start_s, end_s)
 
 
 class VqDecoder:
@@ -96,8 +170,9 @@ class VqDecoder:
             First yield the frame shown at this time (seconds), decoding from the keyframe
             before it; None starts at the first frame.
         salvage
-            On a damaged or cut-short file, stop quietly after the last good frame and record
-            the error in :attr:`salvage` instead of raising.
+            On a damaged or cut-short file, skip the damage instead of raising: decoding goes
+            on at the next intact keyframe, and :attr:`salvage` lists every damaged stretch
+            (where, how many frames, why) once the iteration ends.
 
         Raises
         ------
@@ -119,38 +194,88 @@ class VqDecoder:
             start_offset, first_index = self._keyframe_before(start_s)
         target = None if start_s is None else start_s / self.header.time_base
         h = self.header
+        tb = h.time_base
         labels_dec = LabelDecoder(h.width, h.height, h.k)
         palette = np.zeros((h.k, 3), np.uint8)
         labels: np.ndarray | None = None
         index = first_index
+        end_pts: int | None = None  # where the last decoded frame ends, time-base units
+        keyframe_numbers, total = self._frame_numbers() if salvage else ({}, None)
+        gap: _Gap | None = None
+        spans: list[DamagedSpan] = []
         try:
-            for rec in self._reader.iter_records(start_offset, audio=audio):
+            for rec in self._reader.iter_records(start_offset, audio=audio, salvage=salvage):
+                if isinstance(rec, Damage):
+                    if gap is None:
+                        gap = _Gap(rec.offset, rec.error, index, self._seconds(end_pts), seen=False)
+                    log.info("damaged data at byte %d: %s", rec.offset, rec.error.reason)
+                    continue
                 if isinstance(rec, AudioPacket):
                     audio_tb = self.audio.time_base if self.audio else Fraction(0)
                     if start_s is None or (rec.pts + rec.duration) * audio_tb >= start_s:
                         yield rec
                     continue
-                if rec.keyframe:
-                    palette = rec.palette_rgb.copy()
-                else:
-                    if len(rec.palette_index):
-                        palette = palette.copy()
-                        palette[rec.palette_index] = rec.palette_rgb
-                labels = labels_dec.decode(
-                    rec.label_mode, rec.labels, None if rec.keyframe else labels, offset=rec.offset
-                )
+                if gap is not None:
+                    # A predicted frame can follow the last decoded one only if nothing was
+                    # lost between them (the damage hit audio or an ancillary record).
+                    contiguous = end_pts is not None and rec.pts == end_pts
+                    if not rec.keyframe and not (contiguous and gap.records == 0):
+                        gap.records += 1  # it depends on a lost frame
+                        continue
+                    resume = max(
+                        index, keyframe_numbers.get(rec.offset, gap.resume_frame(contiguous))
+                    )
+                    spans.append(gap.close(resume, float(rec.pts * tb)))
+                    gap, index = None, resume
+                try:
+                    if rec.keyframe:
+                        new_palette = rec.palette_rgb.copy()
+                    else:
+                        new_palette = palette
+                        if len(rec.palette_index):
+                            new_palette = palette.copy()
+                            new_palette[rec.palette_index] = rec.palette_rgb
+                    labels = labels_dec.decode(
+                        rec.label_mode,
+                        rec.labels,
+                        None if rec.keyframe else labels,
+                        offset=rec.offset,
+                    )
+                except FormatError as exc:
+                    if not salvage:
+                        raise
+                    gap = _Gap(rec.offset, exc, index, self._seconds(end_pts), seen=True)
+                    log.info("damaged frame at byte %d: %s", rec.offset, exc.reason)
+                    continue
+                palette = new_palette
                 frame = PaletteFrame(
-                    index, rec.pts, rec.duration, h.time_base, labels, palette, rec.keyframe
+                    index, rec.pts, rec.duration, tb, labels, palette, rec.keyframe
                 )
                 index += 1
-                if target is not None and rec.pts + rec.duration <= target:
+                end_pts = rec.pts + rec.duration
+                if target is not None and end_pts <= target:
                     continue
                 yield frame
-        except FormatError as exc:
-            if not salvage:
-                raise
-            self.salvage = SalvageReport(exc)
-            log.warning("stopped at damaged data after %d frames: %s", index, exc)
+            if gap is not None:
+                spans.append(gap.close(total, None))
+        finally:
+            self.salvage = SalvageReport(tuple(spans))
+
+    def _seconds(self, pts: int | None) -> float:
+        return 0.0 if pts is None else float(pts * self.header.time_base)
+
+    def _frame_numbers(self) -> tuple[dict[int, int], int | None]:
+        """Salvage's map from keyframe offsets to frame numbers, and the file's frame count,
+        from the index; empty and None when the index is damaged too."""
+        try:
+            trailer = self._reader.read_trailer()
+        except FormatError:
+            return {}, None
+        try:
+            _, entries = self._reader.read_index()
+        except FormatError:
+            return {}, trailer.frames
+        return {e.offset: e.frame for e in entries}, trailer.frames
 
     def iter_rgb(self, *, start_s: float | None = None, salvage: bool = False) -> Iterator[Frame]:
         """Like :meth:`iter_frames`, yielding RGB :class:`Frame` values."""
@@ -202,4 +327,4 @@ def open_vq(path: str | Path) -> VqDecoder:
         raise
 
 
-__all__ = ["SalvageReport", "VqDecoder", "open_vq"]
+__all__ = ["DamagedSpan", "SalvageReport", "VqDecoder", "open_vq"]

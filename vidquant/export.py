@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .codec.container import AudioPacket
-from .decoder import VqDecoder, open_vq
+from .decoder import DamagedSpan, VqDecoder, open_vq
 from .errors import FormatError
 from .fileutil import atomic_folder, atomic_path, check_output
 from .io.writer import FrameWriter, PngSequenceWriter, VideoFileWriter, output_kind
@@ -28,13 +28,13 @@ class DecodeReport:
     duration_s
         Presentation time covered, seconds.
     damage
-        With ``salvage``: the error that stopped decoding early, else None.
+        With ``salvage``: the damaged stretches that were skipped (empty for an intact file).
     """
 
     path: Path
     frames: int
     duration_s: float
-    damage: FormatError | None = None
+    damage: tuple[DamagedSpan, ...] = ()
 
 
 def decode_file(
@@ -56,7 +56,8 @@ def decode_file(
     force
         Overwrite an existing file, or write into a non-empty folder.
     salvage
-        Decode a damaged file up to the damage instead of failing.
+        Decode every intact frame of a damaged file instead of failing; the damaged
+        stretches are listed in the report.
     progress
         Receives per-frame progress.
 
@@ -92,7 +93,7 @@ def decode_file(
                     raise FormatError("no frame could be decoded", offset=decoder.file_size)
         finally:
             progress.finish()
-        return DecodeReport(dst, frames, end_s, decoder.salvage.error)
+        return DecodeReport(dst, frames, end_s, decoder.salvage.spans)
 
 
 @contextlib.contextmanager

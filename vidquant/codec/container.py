@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,17 @@ from ..errors import FormatError, TruncatedError, VersionError
 from . import format as fmt
 
 log = logging.getLogger(__name__)
+
+# Salvage scans for these tags to find the next intact record after damage.
+_RESYNC_TAGS = re.compile(
+    b"|".join(
+        re.escape(t)
+        for t in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME, fmt.TAG_AUDIO_PACKET, fmt.TAG_INDEX)
+    )
+)
+# ... reading at most this many times the file's size (plus a floor) of candidate records.
+_RESYNC_READ_FACTOR = 16
+_RESYNC_READ_MIN = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,25 @@ class AudioPacket:
     def time_s(self, time_base: Fraction) -> float:
         """Start time in seconds."""
         return float(self.pts * time_base)
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A damaged stretch met while salvaging (see :meth:`ContainerReader.iter_records`).
+
+    Attributes
+    ----------
+    offset
+        Where reading failed: the start of the record that could not be read or used.
+    error
+        Why.
+    resume_offset
+        The next intact record, where reading went on; None when nothing intact follows.
+    """
+
+    offset: int
+    error: FormatError
+    resume_offset: int | None
 
 
 @dataclass(frozen=True)
@@ -589,46 +620,109 @@ class ContainerReader:
                 yield record
 
     def iter_records(
-        self, start_offset: int | None = None, *, audio: bool = False
-    ) -> Iterator[FrameRecord | AudioPacket]:
+        self, start_offset: int | None = None, *, audio: bool = False, salvage: bool = False
+    ) -> Iterator[FrameRecord | AudioPacket | Damage]:
         """Yield frame records, and with ``audio`` the audio packets, in file order.
+
+        With ``salvage``, a damaged record does not end the iteration: a :class:`Damage` item
+        reports it, and reading resumes at the next intact record (found by scanning for a
+        record tag whose CRC checks out). Frame records after a damage may depend on frames
+        that were lost; the caller decides what to do with them (the decoder waits for the next
+        keyframe). In salvage mode the first frame record need not be a keyframe.
 
         Raises
         ------
         TruncatedError
             The file ends before the trailer; every whole record before that was yielded.
         FormatError
-            A record is damaged or breaks a rule of the format.
+            A record is damaged or breaks a rule of the format (never with ``salvage``).
         """
         offset = self.first_frame_offset if start_offset is None else start_offset
         last_pts: int | None = None
-        first = True
+        first = not salvage
         frames = 0
         while True:
-            tag, payload, rec_offset = self._read_record(offset)
-            offset = rec_offset + fmt.RECORD_HEAD.size + len(payload) + fmt.RECORD_CRC.size
-            if tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME):
-                record = unpack_frame(tag, payload, rec_offset, self.header)
-                if first and not record.keyframe:
-                    raise FormatError("stream does not start with a keyframe", offset=rec_offset)
-                if last_pts is not None and record.pts <= last_pts:
-                    raise FormatError(
-                        f"pts {record.pts} does not increase (previous {last_pts})",
-                        offset=rec_offset,
+            try:
+                tag, payload, rec_offset = self._read_record(offset)
+                end = rec_offset + fmt.RECORD_HEAD.size + len(payload) + fmt.RECORD_CRC.size
+                if tag == fmt.TAG_INDEX:
+                    self._check_end(
+                        rec_offset, end, frames if start_offset is None and not salvage else None
                     )
+                    return
+                item = self._interpret(tag, payload, rec_offset, audio)
+                if isinstance(item, FrameRecord):
+                    if first and not item.keyframe:
+                        raise FormatError(
+                            "stream does not start with a keyframe", offset=rec_offset
+                        )
+                    if last_pts is not None and item.pts <= last_pts:
+                        raise FormatError(
+                            f"pts {item.pts} does not increase (previous {last_pts})",
+                            offset=rec_offset,
+                        )
+            except FormatError as exc:
+                if not salvage:
+                    raise
+                resume = self.resync(offset + 1)
+                yield Damage(offset, exc, resume)
+                if resume is None:
+                    return
+                offset = resume
+                continue
+            offset = end
+            if isinstance(item, FrameRecord):
                 first = False
-                last_pts = record.pts
+                last_pts = item.pts
                 frames += 1
-                yield record
-            elif tag == fmt.TAG_AUDIO_PACKET and audio and self.audio is not None:
-                yield unpack_audio_packet(payload, rec_offset)
-            elif tag == fmt.TAG_INDEX:
-                self._check_end(rec_offset, offset, frames if start_offset is None else None)
-                return
-            elif fmt.tag_is_critical(tag):
-                raise FormatError(f"unknown critical record {tag!r}", offset=rec_offset)
-            else:
-                log.debug("skipping ancillary record %r at %d", tag, rec_offset)
+            if item is not None:
+                yield item
+
+    def _interpret(
+        self, tag: bytes, payload: memoryview, offset: int, audio: bool
+    ) -> FrameRecord | AudioPacket | None:
+        """The typed record for ``tag`` (None: a record to skip)."""
+        if tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME):
+            return unpack_frame(tag, payload, offset, self.header)
+        if tag == fmt.TAG_AUDIO_PACKET:
+            if audio and self.audio is not None:
+                return unpack_audio_packet(payload, offset)
+            return None
+        if fmt.tag_is_critical(tag):
+            raise FormatError(f"unknown critical record {tag!r}", offset=offset)
+        log.debug("skipping ancillary record %r at %d", tag, offset)
+        return None
+
+    def resync(self, offset: int) -> int | None:
+        """Offset of the first intact frame, audio or index record at or after ``offset``.
+
+        Scans for the record tags and keeps the first candidate whose whole record (length
+        limits, CRC) checks out; None when no intact record follows. The work is bounded: a
+        file built to be full of false tags makes the scan give up, not hang.
+        """
+        budget = _RESYNC_READ_FACTOR * self.file_size + _RESYNC_READ_MIN
+        chunk = 1 << 20
+        pos = offset
+        while pos + fmt.RECORD_HEAD.size + fmt.RECORD_CRC.size <= self.file_size:
+            self._f.seek(pos)
+            buf = self._f.read(chunk + 3)  # + 3: a tag across the chunk's end is still found
+            for match in _RESYNC_TAGS.finditer(buf):
+                candidate = pos + match.start()
+                self._f.seek(candidate + 4)
+                length_bytes = self._f.read(4)
+                if len(length_bytes) < 4:
+                    return None
+                budget -= min(fmt.RECORD_CRC.unpack(length_bytes)[0], self.file_size)
+                if budget < 0:
+                    log.warning("gave up looking for an intact record after byte %d", offset)
+                    return None
+                try:
+                    self._read_record(candidate)
+                except FormatError:
+                    continue
+                return candidate
+            pos += chunk
+        return None
 
     def _check_end(self, index_offset: int, offset: int, frames: int | None) -> None:
         """After the index at ``index_offset``: the trailer must follow at ``offset``, end the
