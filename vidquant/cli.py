@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,7 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
 
 from . import __version__
 from .errors import FormatError, InputError, OutputError, SettingsError, VidquantError
+from .interrupts import signal_of, terminate_as_interrupt
 
 # Exit codes (documented in the README).
 EXIT_OK = 0
@@ -43,7 +45,8 @@ EXIT_USAGE = 2  # a bad call: option values, settings, config files
 EXIT_INPUT = 3  # the source cannot be read as video
 EXIT_FORMAT = 4  # a .vq file is damaged or of an unsupported version
 EXIT_OUTPUT = 5  # the output cannot be written (exists, folder missing, ...)
-EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT)
+EXIT_TERMINATED = 143  # killed (SIGTERM)
 
 
 class _OneLineErrors(typer.core.TyperGroup):
@@ -87,7 +90,7 @@ T = TypeVar("T")
 def exit_code_for(exc: BaseException) -> int:
     """The exit code for an error that reached the command line."""
     if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if signal_of(exc) == signal.SIGTERM else EXIT_INTERRUPTED
     if isinstance(exc, SettingsError):
         return EXIT_USAGE
     if isinstance(exc, FormatError):
@@ -100,18 +103,20 @@ def exit_code_for(exc: BaseException) -> int:
 
 
 def run(job: Callable[[], T], *, debug: bool) -> T:
-    """Run ``job``; turn a vidquant error or Ctrl-C into one line on stderr and an exit code."""
+    """Run ``job``; turn a vidquant error, Ctrl-C or a kill (SIGTERM) into one line on stderr
+    and an exit code. Both signals unwind the job, so temporary outputs are removed."""
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="vidquant: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
     try:
-        return job()
+        with terminate_as_interrupt():
+            return job()
     except (VidquantError, KeyboardInterrupt) as exc:
         if debug:
             raise
-        _error_line("interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
+        _error_line(str(exc) or "interrupted")
         raise typer.Exit(exit_code_for(exc)) from None
     except OSError as exc:  # disk full, permission denied, ... while reading or writing
         if debug:
@@ -240,6 +245,14 @@ def encode(
         str | None,
         typer.Option("--max-size", help="Stay under this file size: bytes, or 500k, 2M, 1.5G."),
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="On Ctrl-C, a kill or a source that fails part-way, keep the frames encoded "
+            "so far as a valid, shorter .vq.",
+        ),
+    ] = False,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -263,7 +276,12 @@ def encode(
             max_size=parse_size(max_size) if max_size is not None else None,
         )
         report = encode_file(
-            src, output, settings, force=force, progress=RichProgress(enabled=not quiet)
+            src,
+            output,
+            settings,
+            force=force,
+            partial=partial,
+            progress=RichProgress(enabled=not quiet),
         )
         s = report.sizes
         used = report.settings
@@ -287,9 +305,7 @@ def encode(
                     "target; try a smaller --width or a lower frame rate"
                 )
         if report.frames_lost:
-            err_console.print(
-                f"vidquant: warning: {report.frames_lost} damaged packets were skipped"
-            )
+            _warning(f"{report.frames_lost} damaged packets were skipped")
 
     run(job, debug=debug)
 

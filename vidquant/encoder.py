@@ -28,6 +28,7 @@ from .codec.labels import LabelEncoder
 from .errors import InputError
 from .fileutil import atomic_path, check_output
 from .frames import Frame, PaletteFrame, VideoInfo
+from .interrupts import DeferredSignals, Interrupted, Terminated, signal_of
 from .io.audio import AudioSource
 from .io.reader import VideoReader
 from .metrics import bitrate_kbps
@@ -350,6 +351,7 @@ def encode_file(
     settings: EncodeSettings | None = None,
     *,
     force: bool = False,
+    partial: bool = False,
     progress: Progress | None = None,
 ) -> EncodeReport:
     """Encode a video file into a ``.vq`` file.
@@ -364,6 +366,11 @@ def encode_file(
         Encoder settings (default: :class:`EncodeSettings` defaults).
     force
         Overwrite ``dst`` if it exists.
+    partial
+        On Ctrl-C or a kill (SIGINT, SIGTERM), or when the source fails part-way, finish the
+        frames coded so far as a valid, shorter ``.vq`` under ``dst`` instead of removing it.
+        While encoding in the main thread, those signals are then held back until the frame
+        being written is complete.
     progress
         Receives per-frame progress.
 
@@ -374,9 +381,14 @@ def encode_file(
     Raises
     ------
     InputError
-        ``src`` is missing, not a video, or has no decodable frame.
+        ``src`` is missing, not a video, has no decodable frame, or fails part-way (then
+        nothing is left under ``dst``; with ``partial``, ``dst`` holds the frames before).
     OutputError
         ``dst`` exists (without ``force``), is ``src``, or its folder is missing.
+    KeyboardInterrupt
+        Ctrl-C or a kill (:class:`~vidquant.interrupts.Terminated`): nothing is left under
+        ``dst``; with ``partial`` and at least one frame coded,
+        :class:`~vidquant.interrupts.Interrupted`, and ``dst`` holds the frames coded so far.
     """
     src = Path(src)
     settings = settings or EncodeSettings()
@@ -396,6 +408,7 @@ def encode_file(
         ) as reader,
     ):
         info = reader.info
+        stopped: BaseException | None = None  # why a partial encode ended early
         total = _expected_frames(info, settings)
         header = make_header(info, settings, src)
         progress.start(f"encode {src.name}", total)
@@ -416,15 +429,23 @@ def encode_file(
                     threadpool_limits(limits=1),
                     contextlib.closing(frames),
                     contextlib.closing(quantized),
+                    DeferredSignals() if partial else contextlib.nullcontext() as signals,
                 ):
-                    for q in quantized:
-                        coder.code(q)
-                        if audio is not None:
-                            if feed is None:  # the reader knows the clip's time 0 by now
-                                packets = audio.iter_packets(reader.origin_s or 0.0)
-                                feed = _AudioFeed(packets, writer, audio.header.time_base)
-                            feed.write_until(coder.end_pts * header.time_base)
-                        progress.advance()
+                    try:
+                        for q in quantized:
+                            coder.code(q)
+                            if audio is not None:
+                                if feed is None:  # the reader knows the clip's time 0 by now
+                                    packets = audio.iter_packets(reader.origin_s or 0.0)
+                                    feed = _AudioFeed(packets, writer, audio.header.time_base)
+                                feed.write_until(coder.end_pts * header.time_base)
+                            progress.advance()
+                            if signals is not None:
+                                signals.check()
+                    except (KeyboardInterrupt, InputError) as exc:
+                        if not partial or coder.frames == 0 or signals.forced:
+                            raise
+                        stopped = exc
                 if coder.frames == 0:
                     if settings.start_s > 0:
                         length = (
@@ -442,7 +463,7 @@ def encode_file(
         finally:
             progress.finish()
         lost = reader.frames_lost
-    return EncodeReport(
+    report = EncodeReport(
         path=dst,
         frames=coder.frames,
         keyframes=coder.keyframes,
@@ -453,6 +474,13 @@ def encode_file(
         settings=settings,
         rate=rate,
     )
+    if stopped is not None:
+        kept = f"kept the first {report.frames} frames ({report.duration_s:.2f} s) in {dst}"
+        if isinstance(stopped, KeyboardInterrupt):
+            name = "terminated" if isinstance(stopped, Terminated) else "interrupted"
+            raise Interrupted(f"{name}; {kept}", kept=dst, signum=signal_of(stopped)) from stopped
+        raise InputError(f"{stopped}; {kept}") from stopped
+    return report
 
 
 class _AudioFeed:
