@@ -254,3 +254,98 @@ def test_png_folder_is_written_whole_and_force_replaces_old_frames(
     assert len(list(out.glob("frame_*.png"))) == 6, "a failed decode changed the folder"
     assert (out / "notes.txt").read_text() == "mine"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary left"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "[encode]\nkeyint = 2\n",
+            "unknown setting 'keyint' in config file {cfg}; did you mean 'keyint_s'?",
+        ),
+        (
+            "[encode]\ncolours = 3\n",
+            "unknown setting 'colours' in config file {cfg}; known: audio,",
+        ),
+        ("k = 16\n", "setting 'k' in config file {cfg} must be under the [encode] table"),
+        ("[encdoe]\nk = 16\n", "unknown key 'encdoe' in config file {cfg}"),
+        ("[encode]\nk = 'many'\n", "config file {cfg}: k must be an integer 2..256, got 'many'"),
+        ("[encode]\nk = 300\n", "config file {cfg}: k must be 2..256, got 300"),
+        ("[encode]\nk = 16\n[[x", "config file {cfg} is not valid TOML"),
+    ],
+)
+def test_config_file_errors_name_the_key_and_the_file(
+    clip: Path, tmp_path: Path, toml: str, message: str
+) -> None:
+    cfg = tmp_path / "preset.toml"
+    cfg.write_text(toml)
+    result = invoke("encode", clip, "-c", cfg, "-o", tmp_path / "x.vq")
+    assert result.exit_code == EXIT_USAGE
+    assert message.format(cfg=cfg) in one_line_error(result)
+    assert not (tmp_path / "x.vq").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--keyint", "0"), "--keyint must be 0.04..3600.0, got 0.0"),
+        (("--duration", "-1"), "--duration must be 0.001..10000000.0, got -1.0"),
+        (("--start", "-2"), "--start must be 0.0..10000000.0, got -2.0"),
+        (("--width", "1"), "width must be 2..7680, got 1"),
+        (("--audio", "loud"), "audio must be one of copy, opus, none, got 'loud'"),
+        (("--max-size", "lots"), "max size must be bytes or a number with k, M or G"),
+    ],
+)
+def test_bad_option_values_are_named_by_their_option(
+    clip: Path, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = invoke("encode", clip, *args, "-o", tmp_path / "x.vq")
+    assert result.exit_code == EXIT_USAGE
+    assert message in one_line_error(result)
+
+
+def test_output_folder_missing_or_not_writable(clip: Path, tmp_path: Path, monkeypatch) -> None:
+    result = invoke("encode", clip, "-o", tmp_path / "nowhere" / "x.vq")
+    assert result.exit_code == EXIT_OUTPUT
+    assert "output folder does not exist" in one_line_error(result)
+    (tmp_path / "file").write_text("not a folder")
+    result = invoke("encode", clip, "-o", tmp_path / "file" / "x.vq")
+    assert result.exit_code == EXIT_OUTPUT
+    one_line_error(result)
+    # A folder this process may not write in. Root may write anywhere, so the refusal is
+    # made by the file system call itself.
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    for command in (("encode", clip), ("decode", tmp_path / "in.vq")):
+        if command[0] == "decode":
+            monkeypatch.undo()
+            assert invoke("encode", clip, "-o", tmp_path / "in.vq", "-q").exit_code == 0
+            monkeypatch.setattr(tempfile, "mkstemp", refuse)
+            monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+        for out in (tmp_path / "x.mkv", tmp_path / "frames"):
+            target = tmp_path / "x.vq" if command[0] == "encode" else out
+            result = invoke(*command, "-o", target, "-q")
+            assert result.exit_code == EXIT_OUTPUT, result.stderr
+            line = one_line_error(result)
+            assert f"cannot write in the output folder {tmp_path}: Permission denied" in line
+    assert not (tmp_path / "x.vq").exists() and not (tmp_path / "frames").exists()
+
+
+def test_output_path_that_is_the_input(clip: Path, tmp_path: Path) -> None:
+    src = tmp_path / "same.mp4"
+    src.write_bytes(clip.read_bytes())
+    for args in (("encode", src, "-o", src), ("encode", src, "-o", src, "--force")):
+        result = invoke(*args)
+        assert result.exit_code == EXIT_OUTPUT
+        assert "is the input file" in one_line_error(result)
+    assert src.read_bytes() == clip.read_bytes()
+    vq = tmp_path / "a.vq"
+    assert invoke("encode", clip, "-o", vq, "-q").exit_code == 0
+    result = invoke("decode", vq, "-o", vq, "--force")
+    assert result.exit_code == EXIT_OUTPUT
+    one_line_error(result)

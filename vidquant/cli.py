@@ -200,6 +200,31 @@ def parse_size(text: str) -> int:
     return int(value * _SIZE_UNITS[unit])
 
 
+# Settings whose command-line option is named differently from the setting.
+_FLAGS = {
+    "k": "-k",
+    "keyint_s": "--keyint",
+    "start_s": "--start",
+    "duration_s": "--duration",
+    "audio_stream": "--audio-stream",
+    "target_kbps": "--target-kbps",
+    "max_size": "--max-size",
+}
+
+
+def _with_flag_names(load: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Call ``load``; a bad option value is named by its option (``--keyint``), not by the
+    setting behind it (``keyint_s``), unless it came from a config file."""
+    try:
+        return load(*args, **kwargs)
+    except SettingsError as exc:
+        name = exc.setting
+        message = str(exc)
+        if name in _FLAGS and message.startswith(f"{name} "):
+            raise SettingsError(_FLAGS[name] + message[len(name) :], setting=name) from None
+        raise
+
+
 def _mb(nbytes: int) -> str:
     return f"{nbytes / 1e6:.2f} MB"
 
@@ -262,7 +287,8 @@ def encode(
     from .settings import load_settings
 
     def job() -> None:
-        settings = load_settings(
+        settings = _with_flag_names(
+            load_settings,
             config,
             k=k,
             keyint_s=keyint,

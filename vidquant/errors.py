@@ -48,7 +48,20 @@ class InputError(VidquantError):
 
 
 class SettingsError(VidquantError, ValueError):
-    """A setting or argument is invalid (a bad call, not a bad file)."""
+    """A setting or argument is invalid (a bad call, not a bad file).
+
+    Parameters
+    ----------
+    message
+        What is wrong, with the allowed and the given values.
+    setting
+        The name of the setting at fault (an :class:`~vidquant.settings.EncodeSettings`
+        field), when there is one.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class OutputError(VidquantError):

@@ -34,11 +34,15 @@ def atomic_path(path: Path, *, suffix: str | None = None) -> Iterator[Path]:
 
     An interrupted or failed job leaves nothing under the final name (and removes its temporary).
     """
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.",
-        suffix=suffix if suffix is not None else ".part" + path.suffix,
-        dir=path.parent if str(path.parent) else ".",
-    )
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.",
+            suffix=suffix if suffix is not None else ".part" + path.suffix,
+            dir=folder,
+        )
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder {folder}: {exc.strerror}") from exc
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp makes the file private (0600); the output gets the usual umask-based mode.
@@ -69,7 +73,10 @@ def atomic_folder(path: Path, *, force: bool, replaces: tuple[str, ...]) -> Iter
         raise OutputError(f"output folder does not exist: {parent}")
     if path.is_dir() and any(path.iterdir()) and not force:
         raise OutputError(f"folder {path} is not empty; use --force to write into it")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder {parent}: {exc.strerror}") from exc
     try:
         yield tmp
         if not path.exists():

@@ -8,6 +8,7 @@ code can trust a settings object.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from dataclasses import dataclass
@@ -102,7 +103,8 @@ class EncodeSettings:
         check_int("zstd_level", self.zstd_level, 1, 22)
         if self.audio not in AUDIO_MODES:
             raise SettingsError(
-                f"audio must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}"
+                f"audio must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}",
+                setting="audio",
             )
         check_int("audio_stream", self.audio_stream, 0, 63)
         if self.target_kbps is not None:
@@ -120,17 +122,17 @@ class EncodeSettings:
 def check_int(name: str, value: object, lo: int, hi: int) -> None:
     """Raise SettingsError unless ``value`` is an int in ``lo..hi``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SettingsError(f"{name} must be an integer {lo}..{hi}, got {value!r}")
+        raise SettingsError(f"{name} must be an integer {lo}..{hi}, got {value!r}", setting=name)
     if not lo <= value <= hi:
-        raise SettingsError(f"{name} must be {lo}..{hi}, got {value}")
+        raise SettingsError(f"{name} must be {lo}..{hi}, got {value}", setting=name)
 
 
 def check_float(name: str, value: object, lo: float, hi: float) -> None:
     """Raise SettingsError unless ``value`` is a finite number in ``lo..hi``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SettingsError(f"{name} must be a number {lo}..{hi}, got {value!r}")
+        raise SettingsError(f"{name} must be a number {lo}..{hi}, got {value!r}", setting=name)
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise SettingsError(f"{name} must be {lo}..{hi}, got {value}")
+        raise SettingsError(f"{name} must be {lo}..{hi}, got {value}", setting=name)
 
 
 _FIELDS = {f.name for f in dataclasses.fields(EncodeSettings)}
@@ -142,11 +144,16 @@ def apply_overrides(
     """Return ``base`` with ``changes`` applied; ``source`` names where they came from."""
     unknown = sorted(set(changes) - _FIELDS)
     if unknown:
-        raise SettingsError(
-            f"unknown setting {unknown[0]!r} in {source}; known: {', '.join(sorted(_FIELDS))}"
-        )
+        name = unknown[0]
+        close = difflib.get_close_matches(name, sorted(_FIELDS), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(_FIELDS))}"
+        raise SettingsError(f"unknown setting {name!r} in {source}; {hint}", setting=name)
     try:
         return dataclasses.replace(base, **changes)
+    except SettingsError as exc:
+        if source == "arguments":
+            raise
+        raise SettingsError(f"{source}: {exc}", setting=exc.setting) from None
     except TypeError as exc:  # pragma: no cover - unknown keys are caught above
         raise SettingsError(f"bad settings in {source}: {exc}") from exc
 
@@ -170,7 +177,16 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
     extra = sorted(set(data) - {"encode", "description"})
     if extra:
-        raise SettingsError(f"unknown key {extra[0]!r} in config file {path}; expected [encode]")
+        name = extra[0]
+        if name in _FIELDS:
+            raise SettingsError(
+                f"setting {name!r} in config file {path} must be under the [encode] table",
+                setting=name,
+            )
+        raise SettingsError(
+            f"unknown key {name!r} in config file {path}; expected [encode] and description",
+            setting=name,
+        )
     table = data.get("encode", {})
     if not isinstance(table, dict):
         raise SettingsError(f"[encode] in config file {path} must be a table")
