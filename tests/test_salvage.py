@@ -193,6 +193,7 @@ def test_cli_salvage_reports_where(gops, tmp_path):
     plain = runner.invoke(app, ["decode", str(src), "-o", str(tmp_path / "a.mkv"), "-q"])
     assert plain.exit_code == 4
     assert f"at byte offset {off}" in plain.stderr
+    assert "--salvage decodes every intact frame" in plain.stderr
     assert not (tmp_path / "a.mkv").exists()
     out = tmp_path / "b.mkv"
     result = runner.invoke(app, ["decode", str(src), "-o", str(out), "-q", "--salvage"])

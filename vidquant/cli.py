@@ -363,9 +363,16 @@ def decode(
 
     def job() -> None:
         dst = output if output is not None else src.with_suffix(".decoded.mp4")
-        report = decode_file(
-            src, dst, force=force, salvage=salvage, progress=RichProgress(enabled=not quiet)
-        )
+        try:
+            report = decode_file(
+                src, dst, force=force, salvage=salvage, progress=RichProgress(enabled=not quiet)
+            )
+        except FormatError as exc:
+            if getattr(exc, "salvageable", False):
+                raise FormatError(
+                    f"{exc.reason}; --salvage decodes every intact frame", offset=exc.offset
+                ) from exc
+            raise
         out_console.print(f"wrote {report.path}: {report.frames} frames, {report.duration_s:.2f} s")
         _warn_damage(report.damage)
 

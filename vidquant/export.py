@@ -64,7 +64,8 @@ def decode_file(
     Raises
     ------
     FormatError
-        ``src`` is damaged (and ``salvage`` is off); nothing is left under ``dst``.
+        ``src`` is damaged (and ``salvage`` is off); nothing is left under ``dst``. When the
+        damage is past the header, the error's ``salvageable`` attribute is True.
     OutputError
         ``dst`` exists (without ``force``), or cannot be written.
     """
@@ -80,15 +81,19 @@ def decode_file(
         progress.start(f"decode {src.name}", total)
         try:
             with _open_output(dst, decoder, src=src, force=force) as writer:
-                for item in decoder.iter_media(salvage=salvage):
-                    if isinstance(item, AudioPacket):
-                        writer.write_audio(item)
-                        continue
-                    frame = item.to_frame()
-                    writer.write(frame)
-                    frames += 1
-                    end_s = frame.time_s + frame.duration_s
-                    progress.advance()
+                try:
+                    for item in decoder.iter_media(salvage=salvage):
+                        if isinstance(item, AudioPacket):
+                            writer.write_audio(item)
+                            continue
+                        frame = item.to_frame()
+                        writer.write(frame)
+                        frames += 1
+                        end_s = frame.time_s + frame.duration_s
+                        progress.advance()
+                except FormatError as exc:
+                    exc.salvageable = True  # the header is fine: salvage would decode the rest
+                    raise
                 if frames == 0:
                     raise FormatError("no frame could be decoded", offset=decoder.file_size)
         finally:
