@@ -105,6 +105,7 @@ def exit_code_for(exc: BaseException) -> int:
 def run(job: Callable[[], T], *, debug: bool) -> T:
     """Run ``job``; turn a vidquant error, Ctrl-C or a kill (SIGTERM) into one line on stderr
     and an exit code. Both signals unwind the job, so temporary outputs are removed."""
+    logging.addLevelName(logging.WARNING, "warning")  # as the CLI's own warning lines
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="vidquant: %(levelname)s: %(message)s",
@@ -284,6 +285,7 @@ def encode(
 ) -> None:
     """Encode a video into a palette video (.vq)."""
     from .encoder import encode_file
+    from .io.reader import describe_times
     from .settings import load_settings
 
     def job() -> None:
@@ -331,7 +333,12 @@ def encode(
                     "target; try a smaller --width or a lower frame rate"
                 )
         if report.frames_lost:
-            _warning(f"{report.frames_lost} damaged packets were skipped")
+            _warning(
+                f"{report.frames_lost} damaged source packets were skipped; frames lost at "
+                f"{describe_times(list(report.damage))}"
+            )
+        if report.ended_early is not None:
+            _warning(report.ended_early)
 
     run(job, debug=debug)
 

@@ -87,6 +87,11 @@ class EncodeReport:
         Facts about the source stream.
     frames_lost
         Source packets that failed to decode and were skipped.
+    damage
+        Where they were: output times in seconds, one per skipped packet.
+    ended_early
+        Why the source looks cut short (its frames stop before the duration its container
+        declares), else None.
     settings
         The settings the clip was encoded with (after rate control, if any).
     rate
@@ -102,6 +107,8 @@ class EncodeReport:
     frames_lost: int
     settings: EncodeSettings
     rate: RatePlan | None = None
+    damage: tuple[float, ...] = ()
+    ended_early: str | None = None
 
     @property
     def kbps(self) -> float:
@@ -463,6 +470,8 @@ def encode_file(
         finally:
             progress.finish()
         lost = reader.frames_lost
+        damage = tuple(reader.damage)
+        ended_early = reader.ended_early
     report = EncodeReport(
         path=dst,
         frames=coder.frames,
@@ -473,6 +482,8 @@ def encode_file(
         frames_lost=lost,
         settings=settings,
         rate=rate,
+        damage=damage,
+        ended_early=ended_early,
     )
     if stopped is not None:
         kept = f"kept the first {report.frames} frames ({report.duration_s:.2f} s) in {dst}"
