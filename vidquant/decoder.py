@@ -27,7 +27,7 @@ from .codec.container import (
     Trailer,
 )
 from .codec.labels import LabelDecoder
-from .errors import FormatError, InputError
+from .errors import FormatError, InputError, detached
 from .frames import Frame, PaletteFrame
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ class VqDecoder:
                 except FormatError as exc:
                     if not salvage:
                         raise
-                    gap = _Gap(rec.offset, exc, index, self._seconds(end_pts), seen=True)
+                    gap = _Gap(rec.offset, detached(exc), index, self._seconds(end_pts), seen=True)
                     log.info("damaged frame at byte %d: %s", rec.offset, exc.reason)
                     continue
                 palette = new_palette

@@ -12,6 +12,8 @@ CLI) can catch one type. The subclasses say whose fault it is:
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class VidquantError(Exception):
     """Base class of every error vidquant raises on purpose."""
@@ -66,3 +68,15 @@ class SettingsError(VidquantError, ValueError):
 
 class OutputError(VidquantError):
     """An output file or folder cannot be written."""
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def detached(exc: E) -> E:
+    """``exc`` without its traceback and chained exceptions, to be kept in a report: a
+    traceback keeps every frame's locals (whole label maps, say) alive as long as the error."""
+    exc.__traceback__ = None
+    exc.__cause__ = exc.__context__ = None
+    exc.__suppress_context__ = True
+    return exc

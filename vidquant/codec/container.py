@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import FormatError, TruncatedError, VersionError
+from ..errors import FormatError, TruncatedError, VersionError, detached
 from . import format as fmt
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,10 @@ _RESYNC_TAGS = re.compile(
         for t in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME, fmt.TAG_AUDIO_PACKET, fmt.TAG_INDEX)
     )
 )
-# ... reading at most this many times the file's size (plus a floor) of candidate records.
-_RESYNC_READ_FACTOR = 16
-_RESYNC_READ_MIN = 64 << 20
+# A salvaging iteration reads at most this many times the file's size (plus a floor) in all,
+# so that a file built to be full of false record tags makes it give up, not take hours.
+_SALVAGE_READ_FACTOR = 16
+_SALVAGE_READ_MIN = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,8 @@ def unpack_header(payload: bytes, offset: int) -> Header:
     if meta_bytes:
         try:
             meta = json.loads(bytes(meta_bytes).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            # ValueError: bad JSON, and also an integer of more than 4300 digits
             raise FormatError(f"HEAD metadata is not UTF-8 JSON: {exc}", offset=offset) from exc
         if not isinstance(meta, dict):
             raise FormatError("HEAD metadata is not a JSON object", offset=offset)
@@ -484,6 +486,10 @@ class ContainerWriter:
         self._f.flush()
 
 
+class _BudgetSpent(FormatError):
+    """A salvaging iteration has read as much as it may."""
+
+
 class ContainerReader:
     """Read a ``.vq`` file record by record.
 
@@ -502,6 +508,7 @@ class ContainerReader:
 
     def __init__(self, fileobj: BinaryIO) -> None:
         self._f = fileobj
+        self._budget: int | None = None  # bytes a salvaging iteration may still read
         self._f.seek(0, os.SEEK_END)
         self.file_size = self._f.tell()
         self._f.seek(0)
@@ -600,6 +607,7 @@ class ContainerReader:
                 f"record {tag!r} declares {length} bytes but the file ends {remaining} bytes later",
                 offset=offset,
             )
+        self._spend(length + fmt.RECORD_CRC.size)
         payload = self._f.read(length)
         (crc,) = fmt.RECORD_CRC.unpack(self._f.read(fmt.RECORD_CRC.size))
         actual = zlib.crc32(payload, zlib.crc32(tag))
@@ -638,6 +646,18 @@ class ContainerReader:
             A record is damaged or breaks a rule of the format (never with ``salvage``).
         """
         offset = self.first_frame_offset if start_offset is None else start_offset
+        if salvage:
+            self._budget = _SALVAGE_READ_FACTOR * self.file_size + _SALVAGE_READ_MIN
+        try:
+            yield from self._walk(offset, audio=audio, salvage=salvage, whole=start_offset is None)
+        finally:
+            self._budget = None
+
+    def _walk(
+        self, offset: int, *, audio: bool, salvage: bool, whole: bool
+    ) -> Iterator[FrameRecord | AudioPacket | Damage]:
+        """:meth:`iter_records` from ``offset``; ``whole``: from the first frame (so the
+        trailer's frame count can be checked)."""
         last_pts: int | None = None
         first = not salvage
         frames = 0
@@ -646,9 +666,7 @@ class ContainerReader:
                 tag, payload, rec_offset = self._read_record(offset)
                 end = rec_offset + fmt.RECORD_HEAD.size + len(payload) + fmt.RECORD_CRC.size
                 if tag == fmt.TAG_INDEX:
-                    self._check_end(
-                        rec_offset, end, frames if start_offset is None and not salvage else None
-                    )
+                    self._check_end(rec_offset, end, frames if whole and not salvage else None)
                     return
                 item = self._interpret(tag, payload, rec_offset, audio)
                 if isinstance(item, FrameRecord):
@@ -664,7 +682,13 @@ class ContainerReader:
             except FormatError as exc:
                 if not salvage:
                     raise
-                resume = self.resync(offset + 1)
+                exc = detached(exc)
+                try:
+                    resume = None if isinstance(exc, _BudgetSpent) else self.resync(offset + 1)
+                except _BudgetSpent as spent:
+                    yield Damage(offset, exc, None)
+                    yield Damage(offset + 1, detached(spent), None)
+                    return
                 yield Damage(offset, exc, resume)
                 if resume is None:
                     return
@@ -697,32 +721,44 @@ class ContainerReader:
         """Offset of the first intact frame, audio or index record at or after ``offset``.
 
         Scans for the record tags and keeps the first candidate whose whole record (length
-        limits, CRC) checks out; None when no intact record follows. The work is bounded: a
-        file built to be full of false tags makes the scan give up, not hang.
+        limits, CRC) checks out; None when no intact record follows.
+
+        Raises
+        ------
+        FormatError
+            During a salvaging iteration, when its read budget is spent.
         """
-        budget = _RESYNC_READ_FACTOR * self.file_size + _RESYNC_READ_MIN
-        chunk = 1 << 20
+        chunk = 64 << 10  # grows to 1 MiB: damage is usually followed closely by a record
         pos = offset
         while pos + fmt.RECORD_HEAD.size + fmt.RECORD_CRC.size <= self.file_size:
             self._f.seek(pos)
+            self._spend(chunk)
             buf = self._f.read(chunk + 3)  # + 3: a tag across the chunk's end is still found
             for match in _RESYNC_TAGS.finditer(buf):
                 candidate = pos + match.start()
-                self._f.seek(candidate + 4)
-                length_bytes = self._f.read(4)
-                if len(length_bytes) < 4:
-                    return None
-                budget -= min(fmt.RECORD_CRC.unpack(length_bytes)[0], self.file_size)
-                if budget < 0:
-                    log.warning("gave up looking for an intact record after byte %d", offset)
-                    return None
                 try:
                     self._read_record(candidate)
+                except _BudgetSpent:
+                    raise
                 except FormatError:
                     continue
                 return candidate
             pos += chunk
+            chunk = min(2 * chunk, 1 << 20)
         return None
+
+    def _spend(self, nbytes: int) -> None:
+        """Charge a salvaging iteration's read budget (no-op otherwise)."""
+        if self._budget is None:
+            return
+        self._budget -= nbytes
+        if self._budget < 0:
+            self._budget = None  # the error below ends the iteration
+            raise _BudgetSpent(
+                "gave up: the rest of the file is damaged throughout (salvage read "
+                f"{_SALVAGE_READ_FACTOR} times the file's size looking for intact records)",
+                offset=self._f.tell(),
+            )
 
     def _check_end(self, index_offset: int, offset: int, frames: int | None) -> None:
         """After the index at ``index_offset``: the trailer must follow at ``offset``, end the
