@@ -9,8 +9,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media import synthetic_frame
 
+from media import synthetic_frame
 from vidquant.codec import format as fmt
 from vidquant.codec.container import (
     AudioHeader,

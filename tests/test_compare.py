@@ -11,10 +11,10 @@ import av
 import cv2
 import numpy as np
 import pytest
-from media import make_clip, synthetic_frame
 from typer.testing import CliRunner
 
 import vidquant.cli_compare  # noqa: F401 - registers the compare command
+from media import make_clip, synthetic_frame
 from vidquant import compare as cmp
 from vidquant import metrics
 from vidquant.cli import EXIT_USAGE, app

@@ -27,7 +27,6 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import make_golden  # noqa: E402
-
 from vidquant.codec import format as fmt  # noqa: E402
 from vidquant.codec.container import (  # noqa: E402
     FrameRecord,

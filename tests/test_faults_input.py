@@ -15,6 +15,8 @@ import av
 import cv2
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
 from faultmedia import (
     damage_packets,
     patch_colours,
@@ -27,8 +29,6 @@ from faultmedia import (
     write_video,
 )
 from media import make_clip, synthetic_frame
-from typer.testing import CliRunner
-
 from vidquant.cli import EXIT_INPUT, app
 from vidquant.decoder import open_vq
 from vidquant.frames import Frame

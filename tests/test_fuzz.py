@@ -52,7 +52,6 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 from fuzz import targets  # noqa: E402
-
 from vidquant.codec import format as fmt  # noqa: E402
 from vidquant.codec.container import Header, pack_header, pack_record  # noqa: E402
 from vidquant.decoder import VqDecoder  # noqa: E402

@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
-from media import synthetic_frame
 
+from media import synthetic_frame
 from vidquant.palette import PaletteManager
 from vidquant.quantize import Quantizer
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media import make_clip
 from typer.testing import CliRunner
 
 import vidquant.cli_play  # noqa: F401 - registers `play` on the app
+from media import make_clip
 from vidquant.cli import EXIT_OK, EXIT_USAGE, app
 from vidquant.decoder import open_vq
 from vidquant.encoder import encode_file

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media import make_clip, synthetic_frame
 
+from media import make_clip, synthetic_frame
 from vidquant.errors import InputError
 from vidquant.io.reader import VideoReader
 from vidquant.metrics import psnr
