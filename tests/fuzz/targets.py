@@ -820,8 +820,14 @@ OPS = (
 
 def apply_op(data: bytes, op: tuple, seeds: list[bytes]) -> bytes:
     """Apply one mutation ``op`` = (name, *params) to ``data``. Positions and indices are taken
-    modulo what ``data`` holds, so any parameters are valid (Hypothesis draws them freely)."""
+    modulo what ``data`` holds, so any parameters are valid (Hypothesis draws them freely).
+    Record index 0 is the record after HEAD (HEAD is the last one): drivers favour small
+    indices, and a file whose HEAD is gone is refused before anything interesting."""
     name, *p = op
+
+    def pick(i: int, count: int) -> int:
+        return (i + 1) % count
+
     n = len(data)
     if name == "truncate":
         return data[: p[0] % (n + 1)]
@@ -844,7 +850,7 @@ def apply_op(data: bytes, op: tuple, seeds: list[bytes]) -> bytes:
     if name == "set_length":
         if not recs:
             return data
-        r = recs[p[0] % len(recs)]
+        r = recs[pick(p[0], len(recs))]
         return data[: r.offset + 4] + struct.pack("<I", p[1] % 2**32) + data[r.offset + 8 :]
     pre, records, rest = _record_bytes(data)
     if name == "splice":
@@ -852,14 +858,14 @@ def apply_op(data: bytes, op: tuple, seeds: list[bytes]) -> bytes:
         _, theirs, _ = _record_bytes(other)
         if not theirs:
             return data
-        records.insert(p[2] % (len(records) + 1), theirs[p[1] % len(theirs)])
+        records.insert(pick(p[2], len(records) + 1), theirs[pick(p[1], len(theirs))])
     elif name == "duplicate" and records:
-        records.insert(p[1] % (len(records) + 1), records[p[0] % len(records)])
+        records.insert(pick(p[1], len(records) + 1), records[pick(p[0], len(records))])
     elif name == "swap" and records:
-        i, j = p[0] % len(records), p[1] % len(records)
+        i, j = pick(p[0], len(records)), pick(p[1], len(records))
         records[i], records[j] = records[j], records[i]
     elif name == "drop" and records:
-        del records[p[0] % len(records)]
+        del records[pick(p[0], len(records))]
     elif name == "frame_field":
         return set_frame_field(data, p[0], FRAME_FIELDS[p[1] % 4], p[2])
     elif name == "labels":
