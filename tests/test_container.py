@@ -1066,3 +1066,9 @@ def test_copy_symbol_above_k_is_a_format_error():
 def test_copy_without_previous_is_a_format_error():
     with pytest.raises(FormatError, match="without a previous frame"):
         LabelDecoder(6, 4, 4).decode(fmt.LABELS_COPY, zlabels(np.zeros((4, 6), np.uint8)), None)
+
+
+@pytest.mark.parametrize("mode", [4, 255, -1])
+def test_unknown_label_mode_is_a_format_error(mode):
+    with pytest.raises(FormatError, match="unknown label mode"):
+        LabelDecoder(4, 2, 4).decode(mode, b"", np.zeros((2, 4), np.uint8), offset=7)
