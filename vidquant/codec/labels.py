@@ -85,9 +85,10 @@ class LabelDecoder:
         ------
         FormatError
             The mode is unknown, the payload does not decompress to exactly one map, a
-            residual has no previous frame, or a label is not below k. ``offset`` is reported with the error.
+            residual has no previous frame, or a label is not below k. ``offset`` is
+            reported with the error.
         """
-        if mode not in (fmt.LABELS_INTRA, fmt.LABELS_DELTA, fmt.LABELS_REPEAT, fmt.LABELS_COPY):
+        if mode not in fmt.LABEL_MODES:
             raise FormatError(f"unknown label mode {mode}", offset=offset)
         if mode == fmt.LABELS_REPEAT:
             if previous is None:
