@@ -213,3 +213,24 @@ def test_in_process_interrupt_with_partial_raises_interrupted(long_clip, tmp_pat
         n = sum(1 for _ in decoder.iter_frames())
     assert 0 < n < 60
     assert io.BytesIO(out.read_bytes()).getbuffer().nbytes == out.stat().st_size
+
+
+def test_ctrl_c_while_the_file_is_finished_keeps_it(long_clip, tmp_path, monkeypatch):
+    """A signal during the index, trailer and rename is held too: the whole file is kept."""
+    from vidquant import encoder
+    from vidquant.interrupts import Interrupted
+
+    flush = encoder.FrameCoder.flush
+
+    def interrupted_flush(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        return flush(self)
+
+    monkeypatch.setattr(encoder.FrameCoder, "flush", interrupted_flush)
+    out = tmp_path / "f.vq"
+    with pytest.raises(Interrupted) as info:
+        encoder.encode_file(long_clip, out, partial=True)
+    assert "kept the first 60 frames" in str(info.value)
+    with open_vq(out) as decoder:
+        assert decoder.read_index()[0].frames == 60
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

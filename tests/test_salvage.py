@@ -223,3 +223,46 @@ def test_damaged_audio_packet_loses_no_frame(tmp_path):
     assert len(items) - len(frames) == len(audio) - 1
     (span,) = decoder.salvage.spans
     assert (span.offset, span.frames_lost) == (off, 0)
+
+
+def _zero_records_8_and_9(gops: bytes) -> bytes:
+    records = frame_offsets(gops)
+    start = records[8][0] + 20
+    end = records[9][0] + 20
+    return gops[:start] + bytes(end - start) + gops[end:]
+
+
+def _index_flipped(data: bytes, off: int) -> bytes:
+    damaged = bytearray(data)
+    damaged[off + fmt.RECORD_HEAD.size + 2] ^= 0x01
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "two records zeroed, index damaged",
+        "two records zeroed, file cut before the index",
+        "bytes deleted across two records",
+        "two records removed whole",
+    ],
+)
+def test_frame_numbers_survive_damage_the_index_cannot_place(gops, intact, damage):
+    """Frame numbers come from the index by pts, else from the time gap: never from counting
+    records, which an unreadable stretch hides."""
+    records = frame_offsets(gops)
+    index_at = next(r for r in walk(gops) if r[1] == fmt.TAG_INDEX)[0]
+    if damage == "two records zeroed, index damaged":
+        data = _index_flipped(_zero_records_8_and_9(gops), index_at)
+    elif damage == "two records zeroed, file cut before the index":
+        data = _zero_records_8_and_9(gops)[:index_at]
+    elif damage == "bytes deleted across two records":
+        data = gops[: records[8][0] + 20] + gops[records[9][0] + 20 :]
+    else:
+        data = gops[: records[8][0]] + gops[records[10][0] :]
+    frames, decoder = salvage(data)
+    assert [f.index for f in frames] == [*range(8), *range(12, 24)], damage
+    assert_subset_of_intact(frames, intact, damage)
+    first = decoder.salvage.spans[0]
+    assert (first.first_frame, first.frames_lost) == (8, 4), damage
+    assert first.end_s == pytest.approx(1.0)

@@ -49,6 +49,10 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT)
 EXIT_TERMINATED = 143  # killed (SIGTERM)
 
 
+# Click >= 8.2 raises this for a bare `vidquant`; older Click prints the help itself.
+_NO_ARGS_IS_HELP = getattr(click_exceptions, "NoArgsIsHelpError", ())
+
+
 class _OneLineErrors(typer.core.TyperGroup):
     """Typer's own usage errors (``-k many``, a missing argument) as one line, exit code 2.
 
@@ -58,7 +62,7 @@ class _OneLineErrors(typer.core.TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001, ANN201
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click_exceptions.NoArgsIsHelpError as exc:
+        except _NO_ARGS_IS_HELP as exc:
             exc.show()  # the help text, as for a bare `vidquant`
             rv = exc.exit_code
         except click_exceptions.ClickException as exc:

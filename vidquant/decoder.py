@@ -90,23 +90,42 @@ class SalvageReport:
 
 
 class _Gap:
-    """A damaged stretch being measured: opened at the damage, closed where decoding resumes."""
+    """A damaged stretch being measured: opened at the damage, closed where decoding resumes.
+
+    ``start_pts`` is where the last decoded frame ended and ``frame_pts`` its duration (None
+    before the first frame), from which the frames hidden in an unreadable stretch are
+    estimated when the index cannot say.
+    """
 
     def __init__(
-        self, offset: int, error: FormatError, first_frame: int, start_s: float, *, seen: bool
+        self,
+        offset: int,
+        error: FormatError,
+        first_frame: int,
+        start_s: float,
+        *,
+        seen: bool,
+        start_pts: int | None,
+        frame_pts: int | None,
     ) -> None:
         self.offset, self.error = offset, error
         self.first_frame, self.start_s = first_frame, start_s
+        self.start_pts, self.frame_pts = start_pts, frame_pts
         # Frame records lost and seen (a frame that failed to decode, frames that depend on a
         # lost one). A gap opened at an unreadable record (``seen`` False) may hide more.
         self.records = 1 if seen else 0
         self.unseen = not seen
 
-    def resume_frame(self, contiguous: bool) -> int:
-        """The number of the frame that resumes decoding, when the index does not say:
-        ``contiguous`` means it starts where the last decoded frame ended (nothing between)."""
-        hidden = 1 if self.unseen and not contiguous else 0
-        return self.first_frame + self.records + hidden
+    def resume_frame(self, pts: int) -> int:
+        """The number of the frame at ``pts`` that resumes decoding, when the index does not
+        say: from the time gap at the frame rate of the last decoded frame, and never fewer
+        than the frames seen lost."""
+        lost = self.records
+        if self.start_pts is not None and self.frame_pts:
+            lost = max(lost, round((pts - self.start_pts) / self.frame_pts))
+        elif self.unseen:
+            lost += 1
+        return self.first_frame + lost
 
     def close(self, resume_frame: int | None, end_s: float | None) -> DamagedSpan:
         lost = None if resume_frame is None else max(0, resume_frame - self.first_frame)
@@ -200,14 +219,22 @@ class VqDecoder:
         labels: np.ndarray | None = None
         index = first_index
         end_pts: int | None = None  # where the last decoded frame ends, time-base units
+        frame_pts: int | None = None  # the last decoded frame's duration
         keyframe_numbers, total = self._frame_numbers() if salvage else ({}, None)
         gap: _Gap | None = None
         spans: list[DamagedSpan] = []
+
+        def open_gap(offset: int, error: FormatError, *, seen: bool) -> _Gap:
+            start_s = self._seconds(end_pts)
+            return _Gap(
+                offset, error, index, start_s, seen=seen, start_pts=end_pts, frame_pts=frame_pts
+            )
+
         try:
             for rec in self._reader.iter_records(start_offset, audio=audio, salvage=salvage):
                 if isinstance(rec, Damage):
                     if gap is None:
-                        gap = _Gap(rec.offset, rec.error, index, self._seconds(end_pts), seen=False)
+                        gap = open_gap(rec.offset, rec.error, seen=False)
                     log.info("damaged data at byte %d: %s", rec.offset, rec.error.reason)
                     continue
                 if isinstance(rec, AudioPacket):
@@ -215,16 +242,24 @@ class VqDecoder:
                     if start_s is None or (rec.pts + rec.duration) * audio_tb >= start_s:
                         yield rec
                     continue
+                contiguous = end_pts is not None and rec.pts == end_pts
+                if salvage and gap is None and not rec.keyframe and not contiguous:
+                    # vidquant writes frames back to back: a predicted frame that does not
+                    # start where the last one ended follows records that are missing whole
+                    missing = FormatError(
+                        f"frame at pts {rec.pts} does not start where the last decoded frame "
+                        f"ended (pts {end_pts}): frame records are missing",
+                        offset=rec.offset,
+                    )
+                    gap = open_gap(rec.offset, missing, seen=False)
                 if gap is not None:
                     # A predicted frame can follow the last decoded one only if nothing was
                     # lost between them (the damage hit audio or an ancillary record).
-                    contiguous = end_pts is not None and rec.pts == end_pts
                     if not rec.keyframe and not (contiguous and gap.records == 0):
                         gap.records += 1  # it depends on a lost frame
                         continue
-                    resume = max(
-                        index, keyframe_numbers.get(rec.offset, gap.resume_frame(contiguous))
-                    )
+                    known = keyframe_numbers.get(rec.pts) if rec.keyframe else None
+                    resume = max(index, known if known is not None else gap.resume_frame(rec.pts))
                     spans.append(gap.close(resume, float(rec.pts * tb)))
                     gap, index = None, resume
                 try:
@@ -244,7 +279,7 @@ class VqDecoder:
                 except FormatError as exc:
                     if not salvage:
                         raise
-                    gap = _Gap(rec.offset, detached(exc), index, self._seconds(end_pts), seen=True)
+                    gap = open_gap(rec.offset, detached(exc), seen=True)
                     log.info("damaged frame at byte %d: %s", rec.offset, exc.reason)
                     continue
                 palette = new_palette
@@ -252,7 +287,7 @@ class VqDecoder:
                     index, rec.pts, rec.duration, tb, labels, palette, rec.keyframe
                 )
                 index += 1
-                end_pts = rec.pts + rec.duration
+                end_pts, frame_pts = rec.pts + rec.duration, rec.duration
                 if target is not None and end_pts <= target:
                     continue
                 yield frame
@@ -265,7 +300,7 @@ class VqDecoder:
         return 0.0 if pts is None else float(pts * self.header.time_base)
 
     def _frame_numbers(self) -> tuple[dict[int, int], int | None]:
-        """Salvage's map from keyframe offsets to frame numbers, and the file's frame count,
+        """Salvage's map from keyframe pts to frame numbers, and the file's frame count,
         from the index; empty and None when the index is damaged too."""
         try:
             trailer = self._reader.read_trailer()
@@ -275,7 +310,8 @@ class VqDecoder:
             _, entries = self._reader.read_index()
         except FormatError:
             return {}, trailer.frames
-        return {e.offset: e.frame for e in entries}, trailer.frames
+        # keyed by pts, not offset: inserted or deleted bytes move the offsets, not the times
+        return {e.pts: e.frame for e in entries}, trailer.frames
 
     def iter_rgb(self, *, start_s: float | None = None, salvage: bool = False) -> Iterator[Frame]:
         """Like :meth:`iter_frames`, yielding RGB :class:`Frame` values."""

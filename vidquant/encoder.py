@@ -419,8 +419,15 @@ def encode_file(
         total = _expected_frames(info, settings)
         header = make_header(info, settings, src)
         progress.start(f"encode {src.name}", total)
+        # With partial, signals are held from the first frame until the file is renamed: a
+        # Ctrl-C while the index is written must not lose the frames coded so far.
+        signals = DeferredSignals() if partial else None
         try:
-            with atomic_path(dst) as tmp, open(tmp, "wb") as f:
+            with (
+                signals or contextlib.nullcontext(),
+                atomic_path(dst) as tmp,
+                open(tmp, "wb") as f,
+            ):
                 writer = ContainerWriter(f, header, audio=audio.header if audio else None)
                 modeller = FrameModeller(header, settings)
                 coder = FrameCoder(writer, settings)
@@ -436,7 +443,6 @@ def encode_file(
                     threadpool_limits(limits=1),
                     contextlib.closing(frames),
                     contextlib.closing(quantized),
-                    DeferredSignals() if partial else contextlib.nullcontext() as signals,
                 ):
                     try:
                         for q in quantized:
@@ -469,6 +475,8 @@ def encode_file(
                 coder.flush()
         finally:
             progress.finish()
+        if stopped is None and signals is not None:
+            stopped = signals.exception()  # it came while the file was being finished
         lost = reader.frames_lost
         damage = tuple(reader.damage)
         ended_early = reader.ended_early

@@ -82,7 +82,8 @@ class DeferredSignals:
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            # None: a handler installed outside Python; the default is the closest we can do
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # type: ignore[arg-type]
         self._previous.clear()
 
     def _note(self, signum: int, frame: FrameType | None) -> None:
@@ -94,8 +95,13 @@ class DeferredSignals:
 
     def check(self) -> None:
         """Raise the noted signal's exception, if one arrived."""
-        if self.pending is not None:
-            raise _exception_for(self.pending)
+        error = self.exception()
+        if error is not None:
+            raise error
+
+    def exception(self) -> KeyboardInterrupt | None:
+        """The noted signal's exception (KeyboardInterrupt or Terminated), or None."""
+        return None if self.pending is None else _exception_for(self.pending)
 
 
 def _exception_for(signum: int) -> KeyboardInterrupt:
