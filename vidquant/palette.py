@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import MiniBatchKMeans
+from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
 from threadpoolctl import ThreadpoolController
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,86 @@ class PaletteManager:
             if self._model is not None:
                 self._model.cluster_centers_[slot] = self.palette[slot]
         return np.array(revived, dtype=np.intp), float(best.mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# Still images: the video path's palette and the classic baselines, side by side.
+
+METHODS = ("minibatch", "kmeans", "random", "mediancut", "agglomerative")
+# Pixels the baselines fit on (the scikit-learn colour-quantisation example fits K-Means on a
+# 1000-pixel sample and predicts every pixel); agglomerative clustering is quadratic in memory.
+_FIT_SAMPLE = 16384
+_AGGLOMERATIVE_SAMPLE = 4096
+
+
+def fit_palette(rgb: np.ndarray, k: int, method: str = "minibatch", *, seed: int = 0) -> np.ndarray:
+    """A palette of at most ``k`` colours for an image ((h, w, 3) uint8), as (n, 3) uint8.
+
+    Methods
+    -------
+    minibatch
+        The video path's keyframe fit (:class:`PaletteManager`): MiniBatchKMeans on a sample.
+    kmeans
+        Full K-Means (k-means++, 4 restarts) on a pixel sample.
+    random
+        A random codebook: ``k`` pixels drawn from the image (the scikit-learn example's
+        baseline).
+    mediancut
+        Median cut, as GIF encoders do: split the box of colours with the widest channel
+        range at that channel's median until there are ``k`` boxes; each box's mean colour.
+    agglomerative
+        Ward hierarchical clustering on a pixel sample; each cluster's mean colour.
+
+    An image with fewer than ``k`` distinct colours gets exactly its colours, whatever the
+    method.
+
+    Raises
+    ------
+    ValueError
+        Unknown method, or ``k`` outside 2..256.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if not 2 <= k <= 256:
+        raise ValueError(f"k must be 2..256, got {k}")
+    flat = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(-1, 3)
+    rng = np.random.default_rng(seed)
+    colours = np.unique(flat, axis=0)
+    if len(colours) <= k:
+        return colours
+    if method == "minibatch":
+        manager = PaletteManager(k, seed=seed, sample_pixels=_FIT_SAMPLE)
+        return np.unique(manager.keyframe(flat.reshape(1, -1, 3)), axis=0)
+    if method == "random":
+        return np.unique(colours[rng.choice(len(colours), size=k, replace=False)], axis=0)
+    if method == "mediancut":
+        return _median_cut(flat, k)
+    sample_size = _AGGLOMERATIVE_SAMPLE if method == "agglomerative" else _FIT_SAMPLE
+    sample = flat[rng.integers(0, len(flat), size=min(len(flat), sample_size))].astype(np.float32)
+    with _one_thread():
+        if method == "kmeans":
+            model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(sample)
+            centres = model.cluster_centers_
+        else:
+            labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(sample)
+            centres = np.stack([sample[labels == c].mean(axis=0) for c in range(k)])
+    return np.unique(_to_uint8(centres), axis=0)
+
+
+def _median_cut(pixels: np.ndarray, k: int) -> np.ndarray:
+    """Median cut over all ``pixels`` ((n, 3) uint8): at most ``k`` box means."""
+    boxes = [pixels]
+    while len(boxes) < k:
+        ranges = [int(np.ptp(b, axis=0).max()) if len(b) > 1 else -1 for b in boxes]
+        widest = int(np.argmax(ranges))
+        if ranges[widest] <= 0:
+            break  # every box holds one colour
+        box = boxes.pop(widest)
+        channel = int(np.argmax(np.ptp(box, axis=0)))
+        order = np.argsort(box[:, channel], kind="stable")
+        half = len(box) // 2
+        boxes += [box[order[:half]], box[order[half:]]]
+    return np.unique(_to_uint8(np.stack([b.mean(axis=0) for b in boxes])), axis=0)
 
 
 def _squared_distances(sample: np.ndarray, palette: np.ndarray) -> np.ndarray:
