@@ -5,23 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from vidquant.cli import EXIT_FORMAT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE, app
-
-runner = CliRunner()
-
-
-def invoke(*args: str):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one error line, got: {result.stderr!r}"
-    assert "Traceback" not in result.output + result.stderr
-    assert lines[0].startswith("vidquant: error: ")
-    return lines[0]
+from cliutil import invoke, one_line_error
+from vidquant.cli import EXIT_FORMAT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 
 
 def test_encode_info_decode(clip: Path, tmp_path: Path) -> None:

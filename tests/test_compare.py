@@ -11,21 +11,18 @@ import av
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 import vidquant.cli_compare  # noqa: F401 - registers the compare command
+from cliutil import invoke
 from media import make_clip, synthetic_frame
 from vidquant import compare as cmp
 from vidquant import metrics
-from vidquant.cli import EXIT_USAGE, app
+from vidquant.cli import EXIT_USAGE
 from vidquant.decoder import open_vq
 from vidquant.encoder import encode_file
 from vidquant.errors import SettingsError
 from vidquant.frames import Frame
 from vidquant.settings import EncodeSettings
-
-runner = CliRunner()
-
 
 # --- metrics ---------------------------------------------------------------------------------
 
@@ -276,10 +273,6 @@ def test_references_h264_and_gif(tmp_path: Path) -> None:
 
 
 # --- the command line ------------------------------------------------------------------------
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 JSON_KEYS = {

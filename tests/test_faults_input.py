@@ -15,8 +15,8 @@ import av
 import cv2
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
+from cliutil import invoke, one_line_error
 from faultmedia import (
     damage_packets,
     patch_colours,
@@ -29,27 +29,13 @@ from faultmedia import (
     write_video,
 )
 from media import make_clip, synthetic_frame
-from vidquant.cli import EXIT_INPUT, app
+from vidquant.cli import EXIT_INPUT
 from vidquant.decoder import open_vq
 from vidquant.frames import Frame
 from vidquant.io.reader import VideoReader
 from vidquant.metrics import luma, psnr
 
-runner = CliRunner()
-
 W, H = 48, 32  # the size of most test pictures: 6 x 4 patches of 8 pixels
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one error line, got: {result.stderr!r}"
-    assert "Traceback" not in result.output + result.stderr
-    assert lines[0].startswith("vidquant: error: ")
-    return lines[0]
 
 
 def encode_ok(src: Path, vq: Path, *args: object) -> str:

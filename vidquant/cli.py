@@ -332,9 +332,9 @@ def encode(
                 f"after {r.probes} trial encodes (estimate {r.estimate_kbps:.0f} kbps)"
             )
             if not r.fits:
-                err_console.print(
-                    "vidquant: warning: even the smallest setting tried is estimated over the "
-                    "target; try a smaller --width or a lower frame rate"
+                _warning(
+                    "even the smallest setting tried is estimated over the target; "
+                    "try a smaller --width or a lower frame rate"
                 )
         if report.frames_lost:
             _warning(

@@ -85,10 +85,9 @@ class EncodeReport:
         Bytes by kind (labels, palettes, overhead).
     source
         Facts about the source stream.
-    frames_lost
-        Source packets that failed to decode and were skipped.
     damage
-        Where they were: output times in seconds, one per skipped packet.
+        Output times in seconds of the source packets that failed to decode and were
+        skipped, one per packet (their count is :attr:`frames_lost`).
     ended_early
         Why the source looks cut short (its frames stop before the duration its container
         declares), else None.
@@ -104,11 +103,15 @@ class EncodeReport:
     duration_s: float
     sizes: RecordSizes
     source: VideoInfo
-    frames_lost: int
     settings: EncodeSettings
     rate: RatePlan | None = None
     damage: tuple[float, ...] = ()
     ended_early: str | None = None
+
+    @property
+    def frames_lost(self) -> int:
+        """Source packets that failed to decode and were skipped: ``len(damage)``."""
+        return len(self.damage)
 
     @property
     def kbps(self) -> float:
@@ -477,7 +480,6 @@ def encode_file(
             progress.finish()
         if stopped is None and signals is not None:
             stopped = signals.exception()  # it came while the file was being finished
-        lost = reader.frames_lost
         damage = tuple(reader.damage)
         ended_early = reader.ended_early
     report = EncodeReport(
@@ -487,7 +489,6 @@ def encode_file(
         duration_s=float(coder.end_pts * header.time_base),
         sizes=writer.sizes,
         source=info,
-        frames_lost=lost,
         settings=settings,
         rate=rate,
         damage=damage,

@@ -45,7 +45,7 @@ def _in_main_thread() -> bool:
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated("terminated")
+    raise _exception_for(signum)
 
 
 @contextlib.contextmanager
