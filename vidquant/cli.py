@@ -491,4 +491,4 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on `app` when imported.
-from . import cli_compare, cli_play  # noqa: E402,F401
+from . import cli_compare, cli_explore, cli_image, cli_inspect, cli_play  # noqa: E402,F401

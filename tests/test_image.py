@@ -1,0 +1,241 @@
+"""`vidquant image`: indexed PNG, one-frame .vq, the report's figures, sources and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cliutil import invoke, one_line_error
+from media import synthetic_frame
+from vidquant.decoder import open_vq
+from vidquant.errors import InputError, SettingsError
+from vidquant.io.image import read_picture
+from vidquant.metrics import psnr, unique_colours
+from vidquant.palette import METHODS
+from vidquant.still import compare_methods, quantize_file, quantize_image
+
+ROOT = Path(__file__).resolve().parent.parent
+CHINA = ROOT / "sample_media" / "china.jpg"
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 160x96 photo-like JPEG (gradients, a disc, noise)."""
+    path = tmp_path_factory.mktemp("photo") / "photo.jpg"
+    Image.fromarray(synthetic_frame(0, 160, 96)).save(path, quality=92)
+    return path
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def test_indexed_png_holds_the_quantised_picture_and_the_report_agrees(photo, tmp_path):
+    dst, vq = tmp_path / "out.png", tmp_path / "out.vq"
+    report = quantize_file(photo, dst, 16, vq=vq)
+    with Image.open(dst) as im:
+        assert im.mode == "P", "not an indexed PNG"
+        assert len(im.getcolors(256)) <= 16
+    r = report.result
+    original = _pixels(photo)
+    written = _pixels(dst)
+    assert np.array_equal(written, r.rgb), "the PNG is not the quantised picture"
+    assert report.png_bytes == dst.stat().st_size
+    assert report.source_bytes == photo.stat().st_size
+    assert report.ratio == pytest.approx(photo.stat().st_size / dst.stat().st_size)
+    assert r.colours_before == unique_colours(original)
+    assert r.colours_after == unique_colours(written) <= 16
+    assert r.psnr_db == pytest.approx(psnr(original, written))
+    assert r.psnr_db > 20.0, f"k=16 on a smooth picture: {r.psnr_db:.2f} dB"
+    # The one-frame .vq decodes to the very same labels and palette (bit-exact).
+    with open_vq(vq) as dec:
+        frames = list(dec.iter_frames())
+    assert len(frames) == 1 and frames[0].keyframe
+    assert np.array_equal(frames[0].palette[frames[0].labels], written)
+    assert report.vq_bytes == vq.stat().st_size
+
+
+def test_fewer_colours_than_k_are_kept_exactly(tmp_path):
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[:, 10:] = (200, 30, 40)
+    rgb[5:9, :] = (1, 2, 3)
+    for method in METHODS:
+        r = quantize_image(rgb, 8, method=method)
+        assert np.array_equal(r.rgb, rgb), method
+        assert r.psnr_db == float("inf") and r.colours_after == 3
+
+
+def test_psnr_rises_with_k_and_the_random_codebook_is_worst():
+    rgb = _pixels(CHINA)[::2, ::2]
+    low, high = quantize_image(rgb, 4), quantize_image(rgb, 32)
+    assert high.psnr_db > low.psnr_db + 3, (low.psnr_db, high.psnr_db)
+    results = {r.method: r for r in compare_methods(rgb, 16)}
+    assert list(results) == list(METHODS)
+    for method in ("minibatch", "kmeans", "mediancut", "agglomerative"):
+        assert results[method].psnr_db > results["random"].psnr_db, method
+    assert all(r.colours_after <= 16 and r.fit_s > 0 and r.assign_s > 0 for r in results.values())
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    rgb = synthetic_frame(0, 60, 40)
+    path = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; show rotated 90 degrees clockwise
+    Image.fromarray(rgb).save(path, exif=exif, quality=95)
+    picture = read_picture(path)
+    assert picture.rgb.shape == (60, 40, 3)
+    assert picture.codec == "jpeg"
+
+
+@pytest.mark.parametrize("kind", ["grey16", "palette_alpha", "cmyk", "rgba", "grey"])
+def test_unusual_picture_modes_are_read(tmp_path, kind, caplog):
+    rgb = synthetic_frame(1, 48, 32)
+    path = tmp_path / f"{kind}.png"
+    if kind == "grey16":
+        grey = (rgb[:, :, 0].astype(np.uint16) * 257).astype(np.uint16)
+        Image.fromarray(grey).save(path)  # mode I;16
+        expected = rgb[:, :, 0]
+    elif kind == "palette_alpha":
+        im = Image.fromarray(rgb).quantize(8)
+        im.info["transparency"] = 0
+        im.save(path, transparency=0)
+        expected = None
+    elif kind == "cmyk":
+        path = path.with_suffix(".jpg")
+        Image.fromarray(rgb).convert("CMYK").save(path, quality=95)
+        expected = None
+    elif kind == "rgba":
+        rgba = np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])
+        Image.fromarray(rgba).save(path)
+        expected = rgb
+    else:
+        Image.fromarray(rgb[:, :, 1]).save(path)
+        expected = rgb[:, :, 1]
+    picture = read_picture(path)
+    assert picture.rgb.shape == (32, 48, 3) and picture.rgb.dtype == np.uint8
+    if expected is not None and expected.ndim == 2:
+        assert np.array_equal(picture.rgb[:, :, 0], expected)
+    elif expected is not None:
+        assert np.array_equal(picture.rgb, expected)
+    else:
+        assert psnr(picture.rgb, rgb) > 18
+    assert picture.alpha_dropped == (kind in ("palette_alpha", "rgba"))
+
+
+def test_a_video_source_gives_its_frame_at_time(clip, tmp_path):
+    first = read_picture(clip)
+    later = read_picture(clip, time_s=1.0)
+    assert later.time_s == 1.0 and first.rgb.shape == later.rgb.shape
+    assert not np.array_equal(first.rgb, later.rgb)
+    with pytest.raises(InputError, match="no frame at or after 60 s"):
+        read_picture(clip, time_s=60.0)
+
+
+def test_an_animated_gif_is_read_as_video(tmp_path):
+    frames = [Image.fromarray(synthetic_frame(i * 10, 40, 30)).quantize(32) for i in range(6)]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    first, later = read_picture(path), read_picture(path, time_s=0.35)
+    assert later.time_s == 0.35 and not np.array_equal(first.rgb, later.rgb)
+
+
+def test_library_errors_say_whose_fault(photo, tmp_path):
+    with pytest.raises(SettingsError, match="k must be 2..256, got 300"):
+        quantize_file(photo, tmp_path / "o.png", 300)
+    with pytest.raises(SettingsError, match="--method must be one of"):
+        quantize_file(photo, tmp_path / "o.png", 16, method="octree")
+    with pytest.raises(SettingsError, match=r"-o must name a \.png file"):
+        quantize_file(photo, tmp_path / "o.gif", 16)
+    with pytest.raises(InputError):
+        quantize_file(tmp_path / "missing.jpg", tmp_path / "o.png", 16)
+    assert not list(tmp_path.iterdir()), "a failed call left files behind"
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def test_cli_writes_the_png_and_reports_the_figures(photo, tmp_path):
+    dst = tmp_path / "q.png"
+    result = invoke("image", photo, "-k", 8, "-o", dst, "--vq", tmp_path / "q.vq")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    colours = unique_colours(_pixels(photo))
+    assert f"160x96, {colours:,} colours" in out
+    value = psnr(_pixels(photo), _pixels(dst))
+    assert f"PSNR {value:.2f} dB" in out
+    size = dst.stat().st_size
+    assert f"{size / 1000:,.1f} kB indexed PNG" in out
+    ratio = photo.stat().st_size / size
+    assert (f"{ratio:.2f}x smaller" if ratio >= 1 else f"{1 / ratio:.2f}x LARGER") in out
+    assert "one-frame .vq" in out and (tmp_path / "q.vq").exists()
+
+
+def test_cli_default_output_name_and_overwrite_policy(photo, tmp_path):
+    src = tmp_path / "p.jpg"
+    src.write_bytes(photo.read_bytes())
+    assert invoke("image", src, "-k", 4, "--seed", 1).exit_code == 0
+    assert (tmp_path / "p.k4.png").exists()
+    again = invoke("image", src, "-k", 4)
+    assert again.exit_code == 5 and "use --force" in one_line_error(again)
+    assert invoke("image", src, "-k", 4, "--force").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["-k", "1"], 2, "k must be 2..256, got 1"),
+        (["--method", "octree"], 2, "--method must be one of minibatch, kmeans"),
+        (["-o", "x.jpg"], 2, "-o must name a .png file"),
+        (["--compare-methods", "--method", "kmeans"], 2, "takes no -o, --vq or --method"),
+        (["--grid", "g.png"], 2, "--grid goes with --compare-methods"),
+        (["--time", "-1"], 2, "--time must be >= 0"),
+    ],
+)
+def test_cli_bad_calls_are_one_line_usage_errors(photo, tmp_path, args, code, text):
+    args = [str(tmp_path / a) if a.endswith((".jpg", ".png")) else a for a in args]
+    result = invoke("image", photo, *args)
+    assert result.exit_code == code
+    assert text in one_line_error(result)
+
+
+def test_cli_bad_sources_are_input_errors(tmp_path):
+    missing = invoke("image", tmp_path / "nope.jpg")
+    assert missing.exit_code == 3 and "nope.jpg" in one_line_error(missing)
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a picture at all\n" * 20)
+    bad = invoke("image", text, "-o", tmp_path / "o.png")
+    assert bad.exit_code == 3, bad.output
+    one_line_error(bad)
+    cut = tmp_path / "cut.jpg"
+    Image.fromarray(synthetic_frame(0, 200, 120)).save(tmp_path / "whole.jpg", quality=95)
+    cut.write_bytes((tmp_path / "whole.jpg").read_bytes()[:1500])
+    truncated = invoke("image", cut, "-o", tmp_path / "o.png")
+    assert truncated.exit_code == 3, truncated.output
+    one_line_error(truncated)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_cli_compare_methods_prints_a_table_and_draws_a_grid(photo, tmp_path):
+    grid = tmp_path / "grid.png"
+    result = invoke("image", photo, "--compare-methods", "-k", 8, "--grid", grid)
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.strip().startswith("│")]
+    for method in METHODS:
+        assert any(method in row for row in rows), f"no table row for {method}"
+    with Image.open(grid) as im:
+        assert im.format == "PNG" and im.width > 400
+
+
+def test_cli_pictures_are_drawn(photo, tmp_path):
+    folder = tmp_path / "pics"
+    result = invoke("image", photo, "-k", 6, "-o", tmp_path / "q.png", "--pictures", folder)
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["photo.k6.palette.png", "photo.k6.scatter.png", "photo.k6.side_by_side.png"]
+    for name in names:
+        with Image.open(folder / name) as im:
+            assert im.format == "PNG"

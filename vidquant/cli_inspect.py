@@ -1,0 +1,3 @@
+"""``vidquant inspect``: registers the command on the CLI's Typer app when imported."""
+
+from __future__ import annotations

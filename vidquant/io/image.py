@@ -1,0 +1,167 @@
+"""Still pictures in and out: photos to RGB arrays, labels and a palette to an indexed PNG.
+
+Pillow does the work here because it knows what photos carry that a video decoder ignores:
+the EXIF orientation of phone pictures, CMYK JPEGs, palette and 16-bit PNGs, embedded alpha.
+A file Pillow cannot identify is tried as video (PyAV): its frame at the requested time.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import InputError
+from ..fileutil import atomic_path
+from ..settings import MAX_HEIGHT, MAX_WIDTH
+from .probe import check_input_file
+
+log = logging.getLogger(__name__)
+
+# Pillow's animated formats: those are read as video (every frame), the rest as one picture.
+_ANIMATED = {"GIF", "WEBP", "PNG"}  # PNG: APNG
+
+
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """One RGB picture and where it came from.
+
+    Attributes
+    ----------
+    rgb
+        Pixels, shape (height, width, 3), uint8, C-contiguous.
+    path
+        The file it was read from.
+    time_s
+        For a frame of a video: the time asked for (the frame is the first one starting at
+        or after it), seconds; None for a still.
+    alpha_dropped
+        True when the file had transparency, which is dropped (the stored colours show).
+    codec, pix_fmt
+        How the file stores it: Pillow's format and mode for a still (``"jpeg"``, ``"RGB"``),
+        the video stream's codec and pixel format for a frame.
+    """
+
+    rgb: np.ndarray
+    path: Path
+    time_s: float | None = None
+    alpha_dropped: bool = False
+    codec: str | None = None
+    pix_fmt: str | None = None
+
+
+def read_picture(path: str | Path, *, time_s: float = 0.0) -> Picture:
+    """Read a still image, or the frame of a video shown at ``time_s``.
+
+    Parameters
+    ----------
+    path
+        A photo (JPEG, PNG, WebP, TIFF, BMP, ... with its EXIF orientation applied) or any
+        video PyAV opens; an animated image is read as video.
+    time_s
+        For a video, the first frame that starts at or after this time (seconds from the
+        video's first frame).
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, too large (over the video limit), or a video with
+        no frame at ``time_s``.
+    """
+    path = Path(path)
+    check_input_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        return _video_frame(path, time_s)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    with image:
+        if getattr(image, "n_frames", 1) > 1 and image.format in _ANIMATED:
+            return _video_frame(path, time_s)
+        _check_size(path, image.width, image.height)
+        codec, pix_fmt = (image.format or "").lower() or None, image.mode
+        try:
+            image = ImageOps.exif_transpose(image)
+            alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            rgb = np.asarray(_to_rgb(image), dtype=np.uint8)
+        except (OSError, ValueError, SyntaxError) as exc:  # truncated or broken data
+            raise InputError(f"cannot decode {path}: {exc}") from exc
+    if alpha:
+        log.warning(
+            "%s: the alpha channel is dropped: transparent areas show the colours stored "
+            "under them",
+            path,
+        )
+    return Picture(np.ascontiguousarray(rgb), path, None, alpha, codec, pix_fmt)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: keep the top 8 bits
+        grey = np.asarray(image, dtype=np.uint32) >> 8
+        return Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).convert("RGB")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    return image.convert("RGB")
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    if width > MAX_WIDTH or height > MAX_HEIGHT:
+        raise InputError(
+            f"{path}: {width}x{height} is larger than the {MAX_WIDTH}x{MAX_HEIGHT} limit"
+        )
+
+
+def _video_frame(path: Path, time_s: float) -> Picture:
+    from .reader import VideoReader  # PyAV only when the file is not a still picture
+
+    with VideoReader(path, start_s=time_s) as reader:
+        for frame in reader:
+            info = reader.info
+            return Picture(
+                frame.rgb,
+                path,
+                time_s,  # the reader's clock starts at the first frame it yields
+                reader.alpha_dropped,
+                info.codec,
+                info.pix_fmt,
+            )
+        duration = reader.info.duration_s
+    length = f" (it is {duration:.2f} s long)" if duration is not None else ""
+    raise InputError(f"{path}: no frame at or after {time_s:g} s{length}")
+
+
+def indexed_png(labels: np.ndarray, palette: np.ndarray, *, optimize: bool = True) -> bytes:
+    """An indexed (palette-mode) PNG of ``labels`` ((h, w) uint8) and ``palette`` ((n, 3)).
+
+    The PNG's bit depth follows the palette size (1, 2, 4 or 8 bits per pixel), as
+    indexed-PNG encoders do; ``optimize`` spends more time for a smaller file.
+    """
+    h, w = labels.shape
+    image = Image.frombytes("P", (w, h), np.ascontiguousarray(labels, dtype=np.uint8).tobytes())
+    image.putpalette(np.ascontiguousarray(palette, dtype=np.uint8).tobytes(), rawmode="RGB")
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=optimize)
+    return out.getvalue()
+
+
+def rgb_png(rgb: np.ndarray) -> bytes:
+    """A true-colour PNG of ``rgb`` ((h, w, 3) uint8), fast rather than small."""
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(
+        out, format="PNG", compress_level=1
+    )
+    return out.getvalue()
+
+
+def write_bytes(dst: Path, data: bytes) -> None:
+    """Write ``data`` to ``dst`` atomically (nothing under ``dst`` if it fails)."""
+    with atomic_path(dst) as tmp:
+        tmp.write_bytes(data)
