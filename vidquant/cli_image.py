@@ -201,7 +201,7 @@ def _compare(
 
     from .io.image import read_picture
     from .pictures import save_method_grid
-    from .still import compare_methods
+    from .still import METHODS, compare_methods
 
     dst = grid if grid is not None else src.with_name(f"{src.stem}.methods-k{k}.png")
     if dst.suffix.lower() != ".png":
@@ -212,8 +212,9 @@ def _compare(
     colours = results[0].colours_before
     out_console.print(_describe_source(src, picture.time_s, picture.rgb.shape, colours))
     table = Table(title=f"k={k}: palette methods (labels by the video path's quantiser)")
-    for name in ("method", "PSNR dB", "colours", "palette ms", "labels ms", "total ms", "PNG"):
-        table.add_column(name, justify="left" if name == "method" else "right")
+    table.add_column("method", no_wrap=True, min_width=max(len(m) for m in METHODS))
+    for name in ("PSNR dB", "colours", "fit ms", "label ms", "total ms", "PNG"):
+        table.add_column(name, justify="right")
     panels = []
     for r in results:
         size = len(r.png())

@@ -302,7 +302,7 @@ def fit_palette(rgb: np.ndarray, k: int, method: str = "minibatch", *, seed: int
         raise ValueError(f"k must be 2..256, got {k}")
     flat = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(-1, 3)
     rng = np.random.default_rng(seed)
-    colours = np.unique(flat, axis=0)
+    colours = _distinct_colours(flat)
     if len(colours) <= k:
         return colours
     if method == "minibatch":
@@ -324,20 +324,42 @@ def fit_palette(rgb: np.ndarray, k: int, method: str = "minibatch", *, seed: int
     return np.unique(_to_uint8(centres), axis=0)
 
 
+def _distinct_colours(pixels: np.ndarray) -> np.ndarray:
+    """The distinct colours of ``pixels`` ((n, 3) uint8), sorted, as (m, 3) uint8."""
+    # A bitmap over the 2**24 colours: linear in the pixels (a 10 MP photo in 0.1 s), where
+    # np.unique(axis=0) sorts rows (10 s).
+    seen = np.zeros(1 << 24, dtype=bool)
+    seen[_pack(pixels)] = True
+    packed = np.flatnonzero(seen)
+    return np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1).astype(np.uint8)
+
+
 def _median_cut(pixels: np.ndarray, k: int) -> np.ndarray:
-    """Median cut over all ``pixels`` ((n, 3) uint8): at most ``k`` box means."""
-    boxes = [pixels]
+    """Median cut over all ``pixels`` ((n, 3) uint8): at most ``k`` box means.
+
+    It works on the histogram of distinct colours, as GIF encoders do: each colour weighs as
+    many pixels as have it, so a box splits where half of its pixels fall on either side.
+    """
+    packed, counts = np.unique(_pack(pixels), return_counts=True)
+    colours = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1)
+    boxes = [(colours, counts)]
     while len(boxes) < k:
-        ranges = [int(np.ptp(b, axis=0).max()) if len(b) > 1 else -1 for b in boxes]
+        ranges = [int(np.ptp(c, axis=0).max()) if len(c) > 1 else -1 for c, _ in boxes]
         widest = int(np.argmax(ranges))
         if ranges[widest] <= 0:
             break  # every box holds one colour
-        box = boxes.pop(widest)
+        box, weight = boxes.pop(widest)
         channel = int(np.argmax(np.ptp(box, axis=0)))
         order = np.argsort(box[:, channel], kind="stable")
-        half = len(box) // 2
-        boxes += [box[order[:half]], box[order[half:]]]
-    return np.unique(_to_uint8(np.stack([b.mean(axis=0) for b in boxes])), axis=0)
+        cumulative = np.cumsum(weight[order])
+        # the first colour past half the box's pixels starts the second half; both halves
+        # keep at least one colour
+        half = int(np.searchsorted(cumulative, cumulative[-1] / 2, side="right"))
+        half = min(max(half, 1), len(order) - 1)
+        low, high = order[:half], order[half:]
+        boxes += [(box[low], weight[low]), (box[high], weight[high])]
+    means = np.stack([np.average(c, axis=0, weights=w) for c, w in boxes])
+    return np.unique(_to_uint8(means), axis=0)
 
 
 def _squared_distances(sample: np.ndarray, palette: np.ndarray) -> np.ndarray:
