@@ -51,6 +51,15 @@ def _assert_png(path: Path) -> None:
 # --- the palette timeline ---------------------------------------------------------------------
 
 
+def test_timeline_counts_the_coded_bytes_the_encoder_wrote(clip: Path, tmp_path: Path) -> None:
+    report = encode_file(clip, tmp_path / "c.vq", EncodeSettings(k=8, audio="none"))
+    with open_vq(tmp_path / "c.vq") as dec:
+        timelines = [read_palette_timeline(dec, measure_frame=i) for i in range(report.frames)]
+    assert timelines[0].coded_bytes == report.sizes.labels + report.sizes.palettes
+    assert sum(t.frame_bytes for t in timelines) == timelines[0].coded_bytes
+    assert all(t.frame_bytes > 0 for t in timelines)
+
+
 def test_timeline_equals_the_decoded_palettes_bit_for_bit(vq: Path) -> None:
     frames = _decoded(vq)
     with open_vq(vq) as dec:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .codec import format as fmt
 from .codec.container import FrameRecord, Header
 from .decoder import VqDecoder, open_vq
 from .errors import FormatError, InputError, OutputError, SettingsError
@@ -69,6 +70,10 @@ class PaletteTimeline:
         Frames and keyframes in the file.
     end_s
         Where the last frame ends, seconds.
+    coded_bytes
+        Bytes of every frame's labels and palette entries (container framing excluded).
+    frame_bytes
+        The same for the frame asked for with ``measure_frame``, else None.
     """
 
     frames: np.ndarray
@@ -80,6 +85,8 @@ class PaletteTimeline:
     total_frames: int
     total_keyframes: int
     end_s: float
+    coded_bytes: int = 0
+    frame_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +192,7 @@ def inspect_file(
                 setting="time_s",
             )
         frame = read_frame_at(decoder, time_s)
-        timeline = read_palette_timeline(decoder)
+        timeline = read_palette_timeline(decoder, measure_frame=frame.index)
     decoded = frame.to_rgb()
     used = np.unique(frame.labels)
     colours = len(np.unique(frame.palette[used], axis=0))
@@ -267,7 +274,7 @@ def read_frame_at(decoder: VqDecoder, time_s: float) -> PaletteFrame:
 
 
 def read_palette_timeline(
-    decoder: VqDecoder, *, max_columns: int = TIMELINE_COLUMNS
+    decoder: VqDecoder, *, max_columns: int = TIMELINE_COLUMNS, measure_frame: int | None = None
 ) -> PaletteTimeline:
     """The palette at every frame of a ``.vq`` file, thinned to at most ``max_columns``.
 
@@ -282,6 +289,8 @@ def read_palette_timeline(
         An open ``.vq`` file.
     max_columns
         Most columns (and keyframe marks) kept, >= 2.
+    measure_frame
+        A frame number whose coded size goes in :attr:`PaletteTimeline.frame_bytes`.
 
     Raises
     ------
@@ -295,7 +304,14 @@ def read_palette_timeline(
     keyframes = _EvenSample(max_columns, ((), np.float64))
     palette = np.zeros((h.k, 3), np.uint8)
     end_pts = 0
+    coded = 0
+    frame_bytes = None
     for index, rec in enumerate(r for r in decoder.iter_records() if isinstance(r, FrameRecord)):
+        entry = fmt.PALETTE_ENTRY.size if rec.keyframe else fmt.PALETTE_DELTA.size
+        size = len(rec.labels) + len(rec.palette_index) * entry
+        coded += size
+        if index == measure_frame:
+            frame_bytes = size
         time_s = float(rec.pts * h.time_base)
         if rec.keyframe:
             palette[:] = rec.palette_rgb
@@ -318,6 +334,8 @@ def read_palette_timeline(
         total_frames=columns.seen,
         total_keyframes=keyframes.seen,
         end_s=float(end_pts * h.time_base),
+        coded_bytes=coded,
+        frame_bytes=frame_bytes,
     )
 
 
@@ -466,6 +484,12 @@ def _titles(
     kind = ", keyframe" if frame.keyframe else ""
     where = f"{src.name}, frame {frame.index} at {frame.time_s:.3f} s{kind}"
     size = f"{header.width}x{header.height}"
+    if timeline.frame_bytes is not None:
+        mean = timeline.coded_bytes / max(timeline.total_frames, 1)
+        size += f", {timeline.frame_bytes / 1000:,.1f} kB coded (mean {mean / 1000:,.1f} kB)"
+    if timeline.frame_bytes is not None:
+        mean = timeline.coded_bytes / max(timeline.total_frames, 1)
+        size += f", {timeline.frame_bytes / 1000:,.1f} kB coded (mean {mean / 1000:,.1f} kB)"
     if original is None:
         versus = " (no original to compare with)"
     elif psnr_db is None:
