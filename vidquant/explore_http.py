@@ -1,0 +1,262 @@
+"""The explorer's HTTP side: the request handler, query checks and JSON replies.
+
+:class:`~vidquant.explore.Explorer` owns the source, the caches and the computing; this module
+turns requests into calls on it. Every query parameter is checked here, and a bad request gets
+a status and a one-line JSON error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from .errors import InputError
+from .still import METHODS
+
+if TYPE_CHECKING:
+    from .explore import Explorer, Result, SourceInfo
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"  # loopback only: the page shows the user's pictures to whoever connects
+K_MIN, K_MAX = 2, 256
+
+
+def load_assets() -> dict[str, tuple[bytes, str]]:
+    """The page's fixed files, by URL path: the only files served."""
+    package = resources.files(__package__)
+    return {
+        url: (package.joinpath(name).read_bytes(), content_type)
+        for url, name, content_type in (
+            ("/", "explore.html", "text/html; charset=utf-8"),
+            ("/explore.js", "explore.js", "text/javascript; charset=utf-8"),
+            ("/explore.css", "explore.css", "text/css; charset=utf-8"),
+        )
+    }
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True  # a browser's idle keep-alive connection must not delay a stop
+    allow_reuse_port = False  # a second server on a port in use must fail, not share it
+
+    def __init__(self, address: tuple[str, int], handler: type, explorer: Explorer) -> None:
+        self.explorer = explorer
+        super().__init__(address, handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        log.debug("request from %s failed", client_address, exc_info=True)
+
+
+class _Refused(Exception):
+    """A request the server turns down: its status and the message sent back as JSON."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+    protocol_version = "HTTP/1.1"  # keep-alive: the page asks for three things per setting
+    timeout = 60  # an idle keep-alive connection's thread ends after a minute
+    server_version = "vidquant-explore"
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s %s", self.address_string(), format % args)  # not a line per request
+
+    def do_GET(self) -> None:
+        explorer = self.server.explorer
+        url = urlsplit(self.path)
+        try:
+            self._check_host()
+            if url.path in explorer._assets:
+                _query(url.query, ())
+                body, content_type = explorer._assets[url.path]
+                self._send(HTTPStatus.OK, body, content_type, cache="no-cache")
+            elif url.path == "/api/source":
+                _query(url.query, ())
+                self._send_json(HTTPStatus.OK, _source_json(explorer))
+            elif url.path == "/api/quantize":
+                index, k, method = _settings(url.query, explorer)
+                result, cached = explorer.result(index, k, method)
+                self._send_json(HTTPStatus.OK, _result_json(explorer.source, result, cached))
+            elif url.path == "/img/original":
+                index = _frame_index(_query(url.query, ("t",)), explorer.source)
+                if not self._not_modified():
+                    self._send_png(explorer.original_png(index))
+            elif url.path == "/img/quantized":
+                index, k, method = _settings(url.query, explorer)
+                if not self._not_modified():
+                    self._send_png(explorer.result(index, k, method)[0].png)
+            else:
+                raise _Refused(HTTPStatus.NOT_FOUND, f"no such page: {url.path}")
+        except _Refused as exc:
+            self._send_json(exc.status, {"error": str(exc)})
+        except InputError as exc:  # no frame at that time, or the source went away
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
+        except (BrokenPipeError, ConnectionResetError):
+            log.debug("%s closed the connection", self.address_string())
+        except Exception:  # noqa: BLE001 - the last line of defence: a 500, not a traceback
+            log.exception("internal error on %s", self.path)
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
+
+    def _check_host(self) -> None:
+        # Against DNS rebinding: a web page whose name resolves to 127.0.0.1 reaches this
+        # server from the user's browser, but its requests carry its own name as the Host.
+        host = self.headers.get("Host")
+        port = self.server.server_address[1]
+        if host is not None and host not in (f"{HOST}:{port}", f"localhost:{port}"):
+            raise _Refused(HTTPStatus.FORBIDDEN, f"unexpected Host header {host!r}")
+
+    def _not_modified(self) -> bool:
+        """Answer 304 when the browser holds this URL from this server (no work needed)."""
+        if self.headers.get("If-None-Match") != self.server.explorer.etag:
+            return False
+        self.send_response(HTTPStatus.NOT_MODIFIED)
+        self.send_header("ETag", self.server.explorer.etag)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return True
+
+    def _send_png(self, body: bytes) -> None:
+        self._send(HTTPStatus.OK, body, "image/png", cache="no-cache", etag=True)
+
+    def _send_json(self, status: HTTPStatus, payload: dict[str, object]) -> None:
+        body = json.dumps(payload, allow_nan=False).encode()
+        self._send(status, body, "application/json", cache="no-store")
+
+    def _send(
+        self, status: HTTPStatus, body: bytes, content_type: str, *, cache: str, etag: bool = False
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", cache)
+        if etag:
+            self.send_header("ETag", self.server.explorer.etag)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        # Nothing from elsewhere (data: is the empty favicon): the page works offline and runs
+        # only its own script.
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'",
+        )
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _source_json(explorer: Explorer) -> dict[str, object]:
+    s = explorer.source
+    info = {f.name: getattr(s, f.name) for f in dataclasses.fields(s) if f.name != "path"}
+    return {
+        **info,
+        "name": s.path.name,
+        "preview": s.preview,
+        "k_min": K_MIN,
+        "k_max": K_MAX,
+        "k": explorer.k,
+        "method": explorer.method,
+        "methods": list(METHODS),
+    }
+
+
+def _result_json(s: SourceInfo, r: Result, cached: bool) -> dict[str, object]:
+    raw_bytes = s.width * s.height * 3
+    # A still's own file against the PNG; a video's file holds every frame: its mean per frame
+    # is the fair figure (though inter-coded frames are far smaller than the mean).
+    source_bytes = s.file_bytes / s.frames
+    t = f"{r.time_s:.6f}"
+    return {
+        "k": r.k,
+        "method": r.method,
+        "frame": r.index,
+        "time_s": r.time_s,
+        "width": s.width,
+        "height": s.height,
+        "psnr_db": r.psnr_db if math.isfinite(r.psnr_db) else None,  # JSON has no infinity
+        "colours_before": r.colours_before,
+        "colours_after": r.colours_after,
+        "png_bytes": len(r.png),
+        "raw_bytes": raw_bytes,
+        "source_bytes": round(source_bytes),
+        "ratio_raw": raw_bytes / len(r.png),
+        "ratio_source": source_bytes / len(r.png),
+        "fit_ms": r.fit_s * 1000,
+        "assign_ms": r.assign_s * 1000,
+        "cached": cached,
+        "original_url": "/img/original?" + urlencode({"t": t}),
+        "quantized_url": "/img/quantized?" + urlencode({"k": r.k, "t": t, "method": r.method}),
+    }
+
+
+def _query(text: str, allowed: tuple[str, ...]) -> dict[str, str]:
+    """The query's parameters, each at most once and each one of ``allowed``."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True) if text else []
+    except ValueError as exc:
+        raise _Refused(HTTPStatus.BAD_REQUEST, f"malformed query: {exc}") from None
+    query: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in allowed:
+            expected = ", ".join(allowed) or "none"
+            raise _Refused(
+                HTTPStatus.BAD_REQUEST, f"unknown parameter {name!r} (expected: {expected})"
+            )
+        if name in query:
+            raise _Refused(HTTPStatus.BAD_REQUEST, f"parameter {name!r} given twice")
+        query[name] = value
+    return query
+
+
+def _settings(text: str, explorer: Explorer) -> tuple[int, int, str]:
+    """Frame index, k and method from a query's ``t``, ``k`` and ``method``."""
+    query = _query(text, ("k", "t", "method"))
+    return _frame_index(query, explorer.source), _k(query), _method(query, explorer.method)
+
+
+def _k(query: dict[str, str]) -> int:
+    text = query.get("k")
+    if text is None:
+        raise _Refused(
+            HTTPStatus.BAD_REQUEST, f"parameter 'k' is missing (a palette size, {K_MIN}..{K_MAX})"
+        )
+    if not (text.isascii() and text.isdigit() and len(text) <= 3):
+        raise _Refused(
+            HTTPStatus.BAD_REQUEST, f"k must be an integer {K_MIN}..{K_MAX}, got {text!r}"
+        )
+    k = int(text)
+    if not K_MIN <= k <= K_MAX:
+        raise _Refused(HTTPStatus.BAD_REQUEST, f"k must be {K_MIN}..{K_MAX}, got {k}")
+    return k
+
+
+def _frame_index(query: dict[str, str], source: SourceInfo) -> int:
+    """The frame a query's ``t`` (seconds, default 0) picks."""
+    text = query.get("t", "0")
+    try:
+        t = float(text) if len(text) <= 32 else math.nan
+    except ValueError:
+        t = math.nan
+    # The last frame's start, too: a container's frame count and duration may disagree.
+    end = max(source.duration_s or 0.0, source.time_of(source.frames - 1))
+    if not math.isfinite(t) or not 0 <= t <= end:
+        where = "0 (a still image)" if source.kind == "image" else f"seconds, 0..{end:g}"
+        raise _Refused(HTTPStatus.BAD_REQUEST, f"t must be {where}, got {text!r}")
+    return source.index_at(t)
+
+
+def _method(query: dict[str, str], default: str) -> str:
+    method = query.get("method", default)
+    if method not in METHODS:
+        raise _Refused(
+            HTTPStatus.BAD_REQUEST, f"method must be one of {', '.join(METHODS)}, got {method!r}"
+        )
+    return method
