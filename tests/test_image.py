@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,13 @@ from PIL import Image
 
 from cliutil import invoke, one_line_error
 from media import synthetic_frame
+from vidquant import still
 from vidquant.decoder import open_vq
 from vidquant.errors import InputError, SettingsError
-from vidquant.io.image import read_picture
+from vidquant.io.image import indexed_png, read_picture
 from vidquant.metrics import psnr, unique_colours
-from vidquant.palette import METHODS
+from vidquant.palette import METHODS, fit_palette
+from vidquant.quantize import distinct_colours, nearest_entries, nearest_labels
 from vidquant.still import compare_methods, quantize_file, quantize_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,3 +242,47 @@ def test_cli_pictures_are_drawn(photo, tmp_path):
     for name in names:
         with Image.open(folder / name) as im:
             assert im.format == "PNG"
+
+
+# --- exact labels, the Lloyd passes and the PNG writer ------------------------------------
+
+
+def test_still_labels_are_the_exact_nearest_entries():
+    rgb = _pixels(CHINA)[::3, ::3]
+    r = quantize_image(rgb, 64)
+    px = rgb.reshape(-1, 3).astype(np.int64)
+    d = ((px[:, None, :] - r.palette[None].astype(np.int64)) ** 2).sum(axis=2)
+    assert np.array_equal(r.labels.reshape(-1), d.argmin(axis=1))
+
+
+def test_nearest_entries_break_ties_to_the_lowest_index():
+    palette = np.array([[50, 50, 50], [12, 10, 10], [10, 10, 10]], np.uint8)
+    colours = np.array([[11, 10, 10], [13, 10, 10], [49, 50, 50]], np.uint8)
+    # (11, 10, 10) is 1 from entries 1 and 2: the lower index wins
+    assert nearest_entries(colours, palette).tolist() == [1, 1, 0]
+
+
+def test_lloyd_passes_never_lower_the_psnr():
+    rgb = _pixels(CHINA)[::2, ::2]
+    palette = fit_palette(rgb, 32, "minibatch")
+    before = psnr(rgb, palette[nearest_labels(rgb, palette)])
+    colours, counts, _ = distinct_colours(rgb)
+    refined = still._lloyd(colours, counts, palette, passes=still.LLOYD_PASSES)
+    after = psnr(rgb, refined[nearest_labels(rgb, refined)])
+    assert after >= before - 0.01, (before, after)
+    assert quantize_image(rgb, 32).psnr_db == pytest.approx(after)
+
+
+@pytest.mark.parametrize("colours", [1, 2, 3, 4, 5, 16, 17, 256])
+def test_indexed_png_depth_follows_the_palette_and_decodes_exactly(colours):
+    rng = np.random.default_rng(colours)
+    palette = rng.integers(0, 256, (colours, 3)).astype(np.uint8)
+    for h, w in ((1, 1), (3, 7), (17, 33)):
+        labels = rng.integers(0, colours, (h, w)).astype(np.uint8)
+        data = indexed_png(labels, palette)
+        depth = next(d for d in (1, 2, 4, 8) if colours <= 1 << d)
+        assert data[24] == depth and data[25] == 3, "IHDR: bit depth, colour type 3"
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            assert im.mode == "P" and im.size == (w, h)
+            assert np.array_equal(np.asarray(im.convert("RGB")), palette[labels])

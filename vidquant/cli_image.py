@@ -74,7 +74,7 @@ def image(
     debug: Debug = False,
 ) -> None:
     """Quantise a photo to an indexed PNG of at most k colours, with the video path's palette
-    manager and quantiser, and report colours, sizes and PSNR."""
+    manager and quantiser module, and report colours, sizes and PSNR."""
     from .still import check_k, check_method
 
     def job() -> None:
@@ -211,7 +211,7 @@ def _compare(
     results = compare_methods(picture.rgb, k, seed=seed)
     colours = results[0].colours_before
     out_console.print(_describe_source(src, picture.time_s, picture.rgb.shape, colours))
-    table = Table(title=f"k={k}: palette methods (labels by the video path's quantiser)")
+    table = Table(title=f"k={k}: palette methods, exact nearest-colour labels")
     table.add_column("method", no_wrap=True, min_width=max(len(m) for m in METHODS))
     for name in ("PSNR dB", "colours", "fit ms", "label ms", "total ms", "PNG"):
         table.add_column(name, justify="right")

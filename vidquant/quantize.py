@@ -76,6 +76,45 @@ def _to_units(squared: np.ndarray) -> np.ndarray:
     return np.minimum(d, 255).astype(np.uint8)
 
 
+def distinct_colours(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct colours of ``rgb`` ((..., 3) uint8), how many pixels have each, and each
+    pixel's colour number: ``(colours (n, 3) uint8, counts (n,) int64, inverse (pixels,))``."""
+    flat = rgb.reshape(-1, 3).astype(np.int32)
+    packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]
+    values, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
+    colours = np.stack([values >> 16, (values >> 8) & 255, values & 255], axis=1)
+    return colours.astype(np.uint8), counts, inverse.reshape(-1)
+
+
+def nearest_entries(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Exact nearest palette entry (lowest index on ties) of ``colours`` ((n, 3) uint8), uint8.
+
+    ``|c - p|^2`` ranks entries as ``|p|^2 - 2 c.p`` does; every term is an integer below
+    2**24, so float32 matrix products (BLAS) compute it exactly.
+    """
+    pal = np.ascontiguousarray(palette, dtype=np.float32)
+    norms = (pal * pal).sum(axis=1)
+    out = np.empty(len(colours), np.uint8)
+    step = max(1, _CHUNK_ELEMENTS // len(pal))
+    for start in range(0, len(colours), step):
+        x = colours[start : start + step].astype(np.float32)
+        d = norms[None, :] - 2.0 * (x @ pal.T)
+        out[start : start + step] = d.argmin(axis=1)
+    return out
+
+
+def nearest_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Exact nearest-entry labels ((h, w) uint8) of ``rgb`` ((h, w, 3) uint8).
+
+    One search per distinct colour instead of the lookup table's nearest-to-the-cell-centre:
+    for a still picture there is no next frame to amortise a table over, and no stickiness
+    to serve. At k=256 the table's answer differs from the exact one for 15 % (china.jpg) to
+    30 % of a photo's pixels, about 0.5 dB.
+    """
+    colours, _, inverse = distinct_colours(rgb)
+    return nearest_entries(colours, palette)[inverse].reshape(rgb.shape[:2])
+
+
 class Quantizer:
     """Map pixels to palette labels.
 

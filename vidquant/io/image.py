@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,15 +143,40 @@ def _video_frame(path: Path, time_s: float) -> Picture:
 def indexed_png(labels: np.ndarray, palette: np.ndarray, *, optimize: bool = True) -> bytes:
     """An indexed (palette-mode) PNG of ``labels`` ((h, w) uint8) and ``palette`` ((n, 3)).
 
-    The PNG's bit depth follows the palette size (1, 2, 4 or 8 bits per pixel), as
-    indexed-PNG encoders do; ``optimize`` spends more time for a smaller file.
+    The bit depth follows the palette size (1, 2, 4 or 8 bits per pixel) and no row is
+    filtered, as libpng advises for palette images: a filter predicts an index from its
+    neighbours' index values, which mean nothing as numbers. (Pillow's writer picks adaptive
+    filters at depths below 8: 10 % larger files on ten photos at k=16.) ``optimize`` spends
+    more time in zlib for a smaller file.
     """
+    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    palette = np.ascontiguousarray(palette, dtype=np.uint8).reshape(-1, 3)
     h, w = labels.shape
-    image = Image.frombytes("P", (w, h), np.ascontiguousarray(labels, dtype=np.uint8).tobytes())
-    image.putpalette(np.ascontiguousarray(palette, dtype=np.uint8).tobytes(), rawmode="RGB")
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=optimize)
-    return out.getvalue()
+    if not 1 <= len(palette) <= 256:
+        raise ValueError(f"a PNG palette holds 1..256 colours, got {len(palette)}")
+    depth = next(d for d in (1, 2, 4, 8) if len(palette) <= 1 << d)
+    per_byte = 8 // depth
+    padded = np.zeros((h, -(-w // per_byte) * per_byte), np.uint8)
+    padded[:, :w] = labels
+    groups = padded.reshape(h, -1, per_byte)
+    shifts = np.arange(8 - depth, -1, -depth, dtype=np.uint8)  # first pixel in the high bits
+    packed = np.bitwise_or.reduce(groups << shifts, axis=2).astype(np.uint8)
+    rows = np.hstack([np.zeros((h, 1), np.uint8), packed])  # filter byte 0 (none) per row
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, 3, 0, 0, 0)  # colour type 3: indexed
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", ihdr),
+            _png_chunk(b"PLTE", palette.tobytes()),
+            _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 9 if optimize else 6)),
+            _png_chunk(b"IEND", b""),
+        ]
+    )
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
 def rgb_png(rgb: np.ndarray) -> bytes:
