@@ -5,9 +5,9 @@ few frames of ``sample_media/sample.mp4``, or the user's own with ``--photo``) a
 size k, every quantiser makes an indexed PNG of the photo without dithering:
 
 - vidquant: ``quantize_image(rgb, k, method=M)`` for each method, PNG by ``Quantized.png()``
-  (Pillow, ``optimize=True``);
+  (vidquant's own writer: smallest bit depth, no row filter, zlib level 9);
 - libimagequant: PyPI ``imagequant`` (``quantize_pil_image``, dithering 0), PNG by Pillow
-  with ``optimize=True``, the same writer as vidquant's;
+  with ``optimize=True``;
 - the ``pngquant`` program (``--nofs --speed 1``), with its own PNG writer;
 - Pillow's median cut and fast octree (``Image.quantize``), the GIF-style baselines, PNG by
   Pillow with ``optimize=True``;
@@ -152,7 +152,7 @@ class Quantiser:
 
 
 def pillow_png(image: Image.Image) -> bytes:
-    """The PNG Pillow writes for ``image`` with ``optimize=True`` (vidquant's writer too)."""
+    """The PNG Pillow writes for ``image`` with ``optimize=True``."""
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
