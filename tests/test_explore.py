@@ -1,5 +1,5 @@
 """``vidquant explore``: the HTTP API, the command in a real process, and the page in a real
-(headless) Chromium, driven by selenium with key presses on the sliders."""
+(headless) Chromium, driven by selenium with key presses on the sliders and the source picker."""
 
 from __future__ import annotations
 
@@ -44,13 +44,43 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def second(photo: Path) -> Path:
+    """Another picture, of another size and other colours than ``photo``."""
+    path = photo.with_name("second.png")
+    Image.fromarray(synthetic_frame(20, 120, 90, seed=7)[:, ::-1]).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def truncated(photo: Path) -> Path:
+    """A PNG cut in the middle: its header reads, its pixels do not."""
+    path = photo.with_name("truncated.png")
+    data = photo.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path, photo: Path, second: Path, truncated: Path, clip: Path) -> Path:
+    """A folder of two pictures, a truncated one, a video, a text file and a sub-folder."""
+    shutil.copy(second, tmp_path / "b.png")
+    shutil.copy(photo, tmp_path / "a.PNG")
+    shutil.copy(clip, tmp_path / "d.mp4")
+    shutil.copy(truncated, tmp_path / "c.png")
+    (tmp_path / "notes.txt").write_text("not a picture")
+    (tmp_path / "older").mkdir()
+    shutil.copy(photo, tmp_path / "older" / "e.png")  # not recursive: not listed
+    return tmp_path
+
+
 @pytest.fixture
 def serve(request: pytest.FixtureRequest) -> Iterator:
-    """``serve(path, **options)``: a started :class:`Explorer`, stopped after the test."""
+    """``serve(sources, **options)``: a started :class:`Explorer`, stopped after the test."""
     started: list[Explorer] = []
 
-    def start(path: Path, **options: object) -> Explorer:
-        explorer = Explorer(path, **options).start()
+    def start(sources: Path | list[Path], **options: object) -> Explorer:
+        explorer = Explorer(sources, **options).start()
         started.append(explorer)
         return explorer
 
@@ -151,6 +181,12 @@ def test_video_frames_are_picked_by_time(serve, clip: Path) -> None:
         ("/img/quantized?t=0", 400, "parameter 'k' is missing"),
         ("/img/original?k=4", 400, "unknown parameter 'k'"),
         ("/api/source?x=1", 400, "unknown parameter 'x'"),
+        ("/api/source?s=1", 400, "s must be a source index 0..0, got '1'"),
+        ("/api/quantize?k=4&s=-1", 400, "s must be a source index 0..0, got '-1'"),
+        ("/api/quantize?k=4&s=first", 400, "s must be a source index 0..0, got 'first'"),
+        ("/img/original?s=9999999999", 400, "s must be a source index"),
+        ("/img/quantized?k=4&s=", 400, "s must be a source index 0..0, got ''"),
+        ("/api/sources?s=0", 400, "unknown parameter 's'"),
         ("/?debug=1", 400, "unknown parameter"),
         ("/api/nothing", 404, "no such page"),
         ("/../../etc/passwd", 404, "no such page"),
@@ -161,6 +197,70 @@ def test_bad_requests_get_a_json_error(
     photo_explorer: Explorer, path: str, status: int, message: str
 ) -> None:
     assert message in get_json(photo_explorer, path, status)["error"]
+
+
+def test_sources_are_opened_when_asked_each_with_its_figures(
+    serve, photo: Path, second: Path, clip: Path
+) -> None:
+    explorer = serve([photo, second, clip], prefetch=False)
+    listing = get_json(explorer, "/api/sources")
+    assert [s["name"] for s in listing["sources"]] == ["photo.png", "second.png", "clip.mp4"]
+    assert listing["sources"][2]["file_bytes"] == clip.stat().st_size
+    assert listing["skipped"] == 0 and listing["k"] == 16 and "kmeans" in listing["methods"]
+    # nothing is read before it is asked for
+    assert [s["kind"] for s in listing["sources"]] == [None, None, None]
+    assert [explorer.known(s) for s in range(3)] == [None, None, None]
+
+    info = get_json(explorer, "/api/source?s=1")
+    assert (info["index"], info["count"], info["name"], info["kind"]) == (
+        1,
+        3,
+        "second.png",
+        "image",
+    )
+    assert (info["width"], info["height"], info["k_max"]) == (120, 90, 256)
+    assert get_json(explorer, "/api/source")["name"] == "photo.png"  # s=0, as with one source
+    kinds = [s["kind"] for s in get_json(explorer, "/api/sources")["sources"]]
+    assert kinds == ["image", "image", None]
+
+    figures = [get_json(explorer, f"/api/quantize?s={s}&k=8") for s in range(3)]
+    assert [f["source"] for f in figures] == [0, 1, 2]
+    assert [(f["width"], f["height"]) for f in figures] == [(160, 120), (120, 90), (96, 64)]
+    assert len({f["colours_before"] for f in figures}) == 3
+    assert len({f["png_bytes"] for f in figures}) == 3
+    assert "s=1" in figures[1]["quantized_url"] and "s=1" in figures[1]["original_url"]
+    for f, size in zip(figures, [(160, 120), (120, 90), (96, 64)], strict=True):
+        for url in (f["original_url"], f["quantized_url"]):
+            code, _, png = fetch(explorer.url + url.lstrip("/"))
+            assert code == 200 and Image.open(io.BytesIO(png)).size == size
+    code, _, png = fetch(explorer.url + "img/original?s=1")
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png))), np.asarray(Image.open(second)))
+    # the caches key on the source: each source's k=8 is its own cached result
+    again = [get_json(explorer, f"/api/quantize?s={s}&k=8") for s in range(3)]
+    assert all(f["cached"] for f in again) and explorer.stats.quantize_runs == 3
+    assert get_json(explorer, "/api/quantize?s=2&k=8&t=1")["frame"] == 12  # a video's frames
+    assert (
+        "t must be 0 (a still image)"
+        in get_json(explorer, "/api/quantize?s=1&k=8&t=1", 400)["error"]
+    )
+    assert "0..2, got '3'" in get_json(explorer, "/api/quantize?s=3&k=8", 400)["error"]
+
+
+def test_a_folder_gives_its_pictures_and_videos(serve, folder: Path, photo: Path, caplog) -> None:
+    with caplog.at_level("WARNING", logger="vidquant.explore"):
+        explorer = serve([folder, photo], prefetch=False)
+    names = [f.path.name for f in explorer.files]
+    assert names == ["a.PNG", "b.png", "c.png", "d.mp4", "photo.png"]  # by name, then the file
+    assert explorer.skipped == 1 and "skipped 1 of 5 files" in caplog.text
+
+    # a broken file is an error for the page, not for the explorer; it is read once
+    error = get_json(explorer, "/api/source?s=2", 404)["error"]
+    assert error == f"cannot decode {folder / 'c.png'}: image file is truncated"
+    assert get_json(explorer, "/api/quantize?s=2&k=4", 404)["error"] == error
+    assert fetch(explorer.url + "img/original?s=2")[0] == 404
+    assert get_json(explorer, "/api/sources")["sources"][2]["error"] == error
+    assert get_json(explorer, "/api/quantize?s=3&k=4&t=0.5")["frame"] == 6
+    assert get_json(explorer, "/api/source?s=4")["name"] == "photo.png"
 
 
 def test_requests_for_another_host_name_are_refused(photo_explorer: Explorer) -> None:
@@ -283,10 +383,40 @@ def test_cli_errors_are_one_line_before_serving(serve, photo: Path, tmp_path: Pa
     result = invoke("explore", photo, "-k", "300")
     assert result.exit_code == EXIT_USAGE
     assert "-k must be 2..256, got 300" in one_line_error(result)
+    result = invoke("explore", photo, tmp_path / "missing.jpg")  # checked before serving
+    assert result.exit_code == EXIT_INPUT
+    assert f"input file not found: {tmp_path / 'missing.jpg'}" in one_line_error(result)
     busy = serve(photo, prefetch=False).server_address[1]
     result = invoke("explore", photo, "--port", busy)
     assert result.exit_code == EXIT_OUTPUT
     assert f"cannot serve on 127.0.0.1:{busy}" in one_line_error(result)
+
+
+def test_cli_explores_a_folder_and_refuses_an_empty_one(folder: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = invoke("explore", empty)
+    assert result.exit_code == EXIT_INPUT
+    assert f"no pictures or videos to explore in {empty}" in one_line_error(result)
+    (empty / "readme.md").write_text("nothing to see")
+    result = invoke("explore", empty)
+    assert result.exit_code == EXIT_INPUT and "(1 other file skipped)" in one_line_error(result)
+
+    proc, url = start_cli(folder)
+    try:
+        code, _, body = fetch(url + "api/sources")
+        assert code == 200 and len(json.loads(body)["sources"]) == 4
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and out.splitlines()[-1] == "stopped"
+    assert (
+        err == f"vidquant: warning: {folder}: skipped 1 of 5 files (neither a picture nor a "
+        "video, by the name's suffix)\n"
+    )
 
 
 # -- the page, in headless Chromium ------------------------------------------------------------
@@ -336,7 +466,7 @@ return [canvas.width, canvas.height, sum];
 
 
 def wait_shown(driver, key: str) -> None:
-    """Wait until the page shows the setting ``"k|frame|method"`` (pictures and figures)."""
+    """Wait until the page shows ``"source|k|frame|method"`` (pictures and figures)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     def shown(d) -> bool:
@@ -377,21 +507,22 @@ def test_page_k_slider_updates_picture_and_figures(browser, serve, photo: Path) 
 
     explorer = serve(photo, k=8)
     browser.get(explorer.url)
-    wait_shown(browser, "8|0|minibatch")
+    wait_shown(browser, "0|8|0|minibatch")
     assert text(browser, "k-value") == "8" and text(browser, "time-value") == "still image"
     assert not browser.find_element("id", "time").is_displayed()
+    assert not browser.find_element("id", "source-picker").is_displayed()  # one source
     before = (psnr(browser), pixels(browser, "quantized"), text(browser, "size"))
     assert before[1][:2] == [160, 120] and text(browser, "colours").endswith("→ 8")
 
     press(browser, "k", *[Keys.ARROW_RIGHT] * 8)  # eight input events, k 9..16
-    wait_shown(browser, "16|0|minibatch")
+    wait_shown(browser, "0|16|0|minibatch")
     assert text(browser, "k-value") == "16" and text(browser, "colours").endswith("→ 16")
     after = (psnr(browser), pixels(browser, "quantized"), text(browser, "size"))
     assert after[0] > before[0], (before, after)
     assert after[1] != before[1] and after[2] != before[2]
 
     press(browser, "k", Keys.HOME)
-    wait_shown(browser, "2|0|minibatch")
+    wait_shown(browser, "0|2|0|minibatch")
     assert psnr(browser) < before[0] and text(browser, "colours").endswith("→ 2")
     assert pixels(browser, "original") == pixels(browser, "original")  # the original stays
 
@@ -402,18 +533,55 @@ def test_page_time_picker_and_method_on_a_video(browser, serve, clip: Path) -> N
 
     explorer = serve(clip, k=16)
     browser.get(explorer.url)
-    wait_shown(browser, "16|0|minibatch")
+    wait_shown(browser, "0|16|0|minibatch")
     assert text(browser, "time-value") == "1 / 24 · 0.00 s"
     first = pixels(browser, "original")
 
     press(browser, "time", Keys.END)
-    wait_shown(browser, "16|23|minibatch")
+    wait_shown(browser, "0|16|23|minibatch")
     assert text(browser, "time-value") == "24 / 24 · 1.92 s"
     assert pixels(browser, "original") != first
     assert "frame 24" in text(browser, "original-caption")
 
     browser.find_element("id", "prev-frame").click()
-    wait_shown(browser, "16|22|minibatch")
+    wait_shown(browser, "0|16|22|minibatch")
     Select(browser.find_element("id", "method")).select_by_value("mediancut")
-    wait_shown(browser, "16|22|mediancut")
+    wait_shown(browser, "0|16|22|mediancut")
     assert "mediancut" in text(browser, "quantized-caption")
+
+
+def test_page_source_picker(browser, serve, photo: Path, second: Path, truncated: Path) -> None:
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    explorer = serve([photo, second, truncated], k=8)
+    browser.get(explorer.url)
+    wait_shown(browser, "0|8|0|minibatch")
+    assert browser.find_element("id", "source-picker").is_displayed()
+    assert text(browser, "source-value") == "1 / 3" and text(browser, "name") == "photo.png"
+    before = (pixels(browser, "original"), text(browser, "colours").split("→")[0])
+
+    Select(browser.find_element("id", "source")).select_by_visible_text("second.png")
+    wait_shown(browser, "1|8|0|minibatch")
+    assert text(browser, "source-value") == "2 / 3" and text(browser, "name") == "second.png"
+    original = pixels(browser, "original")
+    assert original[:2] == [120, 90] and original != before[0]
+    assert text(browser, "colours").split("→")[0] != before[1]
+    quantized = pixels(browser, "quantized")
+
+    press(browser, "k", *[Keys.ARROW_RIGHT] * 4)
+    wait_shown(browser, "1|12|0|minibatch")
+    assert pixels(browser, "quantized") != quantized and text(browser, "colours").endswith("→ 12")
+    assert pixels(browser, "original") == original
+
+    # a file that cannot be read: its error on the page, and the others still work
+    browser.find_element("id", "next-source").click()
+    WebDriverWait(browser, 30).until(lambda d: d.find_element("id", "source-error").is_displayed())
+    assert "image file is truncated" in text(browser, "source-error")
+    assert not browser.find_element("id", "pictures").is_displayed()
+    assert text(browser, "psnr") == "–" and browser.find_element("id", "next-source").get_property(
+        "disabled"
+    )
+    browser.find_element("id", "prev-source").click()
+    wait_shown(browser, "1|12|0|minibatch")
+    assert not browser.find_element("id", "source-error").is_displayed()

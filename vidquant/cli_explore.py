@@ -13,7 +13,14 @@ from .cli import Debug, _with_flag_names, app, out_console, run
 
 @app.command()
 def explore(
-    src: Annotated[Path, typer.Argument(help="A picture (JPEG, PNG, ...) or a video.")],
+    src: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Pictures (JPEG, PNG, ...), videos, or folders of them (their pictures and "
+            "videos, by name, not sub-folders); the page has a picker when there are several.",
+            show_default=False,
+        ),
+    ],
     port: Annotated[
         int, typer.Option("--port", help="Port on 127.0.0.1; 0 (the default) picks a free one.")
     ] = 0,
@@ -26,8 +33,12 @@ def explore(
     ] = False,
     debug: Debug = False,
 ) -> None:
-    """Try k on a picture or a video frame in a local web page: original and quantised side
+    """Try k on pictures and video frames in a local web page: original and quantised side
     by side, with size, colours and PSNR, as a slider moves.
+
+    Several sources (files, folders) are listed in a picker on the page, and each is read when
+    first chosen: a file that turns out unreadable shows its error there. A named file that is
+    missing, or a selection with no picture or video at all, stops the command (exit 3).
 
     The page is served on 127.0.0.1 only (this computer), and its address printed. Ctrl-C (or
     a kill) stops the server: that is how it is meant to end, so it prints `stopped` and exits

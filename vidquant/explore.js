@@ -4,17 +4,22 @@
 // keeps one request in flight at a time and, when it returns, asks for whatever setting is
 // wanted by then: the latest one wins and the steps in between are skipped. Until a new result
 // and both its pictures are ready, the last one stays on screen, dimmed.
+//
+// With several sources the server reads each when it is first chosen (/api/source?s=N); one
+// that cannot be read shows its error in place of the pictures, and the others still work.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 
-let source = null; // /api/source
-const wanted = { k: 16, frame: 0, method: "minibatch" };
+let catalogue = null; // /api/sources: the sources, the k range, the methods
+let source = null; // /api/source?s=N of the chosen source; null while it opens or if broken
+const opened = new Map(); // source index -> its /api/source reply, or the Error it gave
+const wanted = { source: 0, k: 16, frame: 0, method: "minibatch" };
 let shownKey = null; // the setting on screen (or that failed), as keyOf() gives it
 let busy = false;
 
-const keyOf = (w) => `${w.k}|${w.frame}|${w.method}`;
-const frameTime = (frame) => (source.kind === "video" ? frame / source.fps : 0);
+const keyOf = (w) => `${w.source}|${w.k}|${w.frame}|${w.method}`;
+const frameTime = (info, frame) => (info.kind === "video" ? frame / info.fps : 0);
 const grouped = (n) => n.toLocaleString("en-US").replace(/,/g, "\u202f");
 
 function bytes(n) {
@@ -30,7 +35,7 @@ function compared(ratio) {
 
 function frameLabel(frame) {
   if (source.kind !== "video") return "still image";
-  return `${frame + 1} / ${source.frames} · ${frameTime(frame).toFixed(2)} s`;
+  return `${frame + 1} / ${source.frames} · ${frameTime(source, frame).toFixed(2)} s`;
 }
 
 function preload(url) {
@@ -45,26 +50,36 @@ function setStatus(text, isError = false) {
   status.classList.toggle("error", isError);
 }
 
+async function getJson(url) {
+  const response = await fetch(url);
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
 async function pump() {
-  if (busy || source === null) return;
+  if (busy || source === null || source.index !== wanted.source) return;
   const want = { ...wanted };
+  const info = source;
   const key = keyOf(want);
   if (key === shownKey) return;
   busy = true;
   $("figures").classList.add("stale");
-  const where = source.kind === "video" ? `, frame ${want.frame + 1}` : "";
+  // Another source's pictures are not this one's last result: dim them too.
+  const otherSource = !(document.body.dataset.shown || "").startsWith(`${want.source}|`);
+  $("pictures").classList.toggle("stale", otherSource);
+  const where = info.kind === "video" ? `, frame ${want.frame + 1}` : "";
   setStatus(`computing k=${want.k} (${want.method}${where})…`);
   try {
     const query = new URLSearchParams({
+      s: want.source,
       k: want.k,
-      t: frameTime(want.frame).toFixed(6),
+      t: frameTime(info, want.frame).toFixed(6),
       method: want.method,
     });
-    const response = await fetch(`/api/quantize?${query}`);
-    const data = await response.json();
-    if (!response.ok) throw new Error(data.error || response.statusText);
+    const data = await getJson(`/api/quantize?${query}`);
     await Promise.all([preload(data.original_url), preload(data.quantized_url)]);
-    await show(data);
+    await show(data, info);
     setStatus("");
   } catch (err) {
     setStatus(`error: ${err.message}`, true);
@@ -72,20 +87,21 @@ async function pump() {
     shownKey = key; // also after an error: a new setting tries again, this one does not loop
     busy = false;
     $("figures").classList.remove("stale");
+    $("pictures").classList.remove("stale");
   }
   pump();
 }
 
-async function show(data) {
+async function show(data, info) {
   const original = $("original");
   const quantized = $("quantized");
   original.src = data.original_url;
   quantized.src = data.quantized_url;
   await Promise.all([original.decode(), quantized.decode()]); // from the cache: at once
 
-  const size = `${data.width}×${data.height}${source.preview ? " preview" : ""}`;
+  const size = `${data.width}×${data.height}${info.preview ? " preview" : ""}`;
   $("original-caption").textContent =
-    source.kind === "video" ? `${size} · frame ${data.frame + 1} (${data.time_s.toFixed(2)} s)` : size;
+    info.kind === "video" ? `${size} · frame ${data.frame + 1} (${data.time_s.toFixed(2)} s)` : size;
   $("quantized-caption").textContent = `${size} · k=${data.k}, ${data.method}`;
 
   $("fig-k").textContent = `${data.k} · ${data.method}`;
@@ -93,7 +109,7 @@ async function show(data) {
   $("psnr").textContent = data.psnr_db === null ? "∞ (identical)" : `${data.psnr_db.toFixed(2)} dB`;
   $("size").textContent = bytes(data.png_bytes);
   $("ratio").textContent = `${compared(data.ratio_raw)} than ${bytes(data.raw_bytes)}`;
-  const what = source.kind === "video" ? " (the clip's mean per frame)" : "";
+  const what = info.kind === "video" ? " (the clip's mean per frame)" : "";
   $("source-size").textContent =
     `${compared(data.ratio_source)} than ${bytes(data.source_bytes)}${what}`;
   const total = data.fit_ms + data.assign_ms;
@@ -103,6 +119,7 @@ async function show(data) {
 
   // What is on screen, for anyone (a test) waiting for a setting to show.
   for (const img of [original, quantized]) {
+    img.dataset.source = data.source;
     img.dataset.frame = data.frame;
     img.dataset.k = data.k;
     img.dataset.method = data.method;
@@ -120,6 +137,8 @@ function setFrame(frame) {
 }
 
 function describe() {
+  document.title = `${source.name} · vidquant explore`;
+  $("name").textContent = source.name;
   const size = `${source.source_width}×${source.source_height}`;
   let about;
   if (source.kind === "video") {
@@ -130,38 +149,90 @@ function describe() {
     about = `Still image, ${size}`;
   }
   $("about").textContent = `${about}, ${bytes(source.file_bytes)} file.`;
+  const note = $("preview-note");
+  note.hidden = !source.preview;
   if (source.preview) {
-    const note = $("preview-note");
     note.textContent = `Pictures and figures are for a ${source.width}×${source.height} preview ` +
       `of the ${size} source (scaled down to at most 1280 px on the long side).`;
-    note.hidden = false;
     $("about").textContent += ` Explored at ${source.width}×${source.height} (a scaled preview).`;
   }
-  if (source.kind === "video") {
-    $("source-label").textContent = "PNG vs source clip";
+  $("source-label").textContent =
+    source.kind === "video" ? "PNG vs source clip" : "PNG vs source file";
+
+  // A still has no frames to pick. With one source the picker's slider goes; with several it
+  // keeps its room, so that the page does not jump as the sources change.
+  const video = source.kind === "video";
+  const several = catalogue.sources.length > 1;
+  for (const id of ["time", "prev-frame", "next-frame"]) {
+    $(id).hidden = !video && !several;
+    $(id).style.visibility = video ? "" : "hidden";
   }
+  $("time").max = source.frames - 1;
 }
 
-async function init() {
-  try {
-    const response = await fetch("/api/source");
-    source = await response.json();
-    if (!response.ok) throw new Error(source.error || response.statusText);
-  } catch (err) {
-    source = null;
-    $("about").textContent = `Cannot reach the explorer: ${err.message}`;
+// A source that cannot be read: its error where the pictures were, and no stale figures.
+function showBroken(entry, err) {
+  document.title = `${entry.name} · vidquant explore`;
+  $("name").textContent = entry.name;
+  $("about").textContent = `This file cannot be explored (${bytes(entry.file_bytes)}).`;
+  $("source-error").textContent = err.message;
+  $("source-error").hidden = false;
+  $("pictures").hidden = true;
+  $("preview-note").hidden = true;
+  for (const id of ["fig-k", "colours", "psnr", "size", "ratio", "source-size", "compute-time"]) {
+    $(id).textContent = "–";
+  }
+  $("source-label").textContent = "PNG vs source file";
+  for (const id of ["time", "prev-frame", "next-frame"]) $(id).style.visibility = "hidden";
+  $("time-value").textContent = "–";
+  setStatus("");
+  document.body.dataset.shown = `${entry.index}|error`;
+  shownKey = null;
+}
+
+async function selectSource(index) {
+  const count = catalogue.sources.length;
+  index = Math.max(0, Math.min(count - 1, index));
+  const entry = catalogue.sources[index];
+  wanted.source = index;
+  wanted.frame = 0;
+  $("source").value = index;
+  $("source-value").textContent = `${index + 1} / ${count}`;
+  $("prev-source").disabled = index === 0;
+  $("next-source").disabled = index === count - 1;
+  source = null;
+  if (!opened.has(index)) {
+    setStatus(`opening ${entry.name}…`);
+    try {
+      opened.set(index, await getJson(`/api/source?s=${index}`));
+    } catch (err) {
+      if (err instanceof TypeError) { // no answer at all (the server stopped): not kept
+        setStatus(`error: cannot reach the explorer: ${err.message}`, true);
+        return;
+      }
+      opened.set(index, err);
+    }
+    if (wanted.source !== index) return; // another source was chosen meanwhile
+  }
+  const info = opened.get(index);
+  if (info instanceof Error) {
+    showBroken(entry, info);
     return;
   }
-  document.title = `${source.name} · vidquant explore`;
-  $("name").textContent = source.name;
+  $("source-error").hidden = true;
+  $("pictures").hidden = false;
+  source = info;
   describe();
+  setFrame(0); // and pump()
+}
 
+function setUpControls() {
   const k = $("k");
-  k.min = source.k_min;
-  k.max = source.k_max;
-  k.value = source.k;
-  wanted.k = source.k;
-  $("k-value").textContent = source.k;
+  k.min = catalogue.k_min;
+  k.max = catalogue.k_max;
+  k.value = catalogue.k;
+  wanted.k = catalogue.k;
+  $("k-value").textContent = catalogue.k;
   k.addEventListener("input", () => {
     wanted.k = Number(k.value);
     $("k-value").textContent = k.value;
@@ -169,26 +240,37 @@ async function init() {
   });
 
   const method = $("method");
-  for (const name of source.methods) method.add(new Option(name, name));
-  method.value = source.method;
-  wanted.method = source.method;
+  for (const name of catalogue.methods) method.add(new Option(name, name));
+  method.value = catalogue.method;
+  wanted.method = catalogue.method;
   method.addEventListener("change", () => {
     wanted.method = method.value;
     pump();
   });
 
   const time = $("time");
-  if (source.kind === "video") {
-    time.max = source.frames - 1;
-    time.addEventListener("input", () => setFrame(Number(time.value)));
-    $("prev-frame").addEventListener("click", () => setFrame(wanted.frame - 1));
-    $("next-frame").addEventListener("click", () => setFrame(wanted.frame + 1));
-    setFrame(0);
-  } else {
-    for (const id of ["time", "prev-frame", "next-frame"]) $(id).hidden = true;
-    $("time-value").textContent = "still image";
-    pump();
+  time.addEventListener("input", () => setFrame(Number(time.value)));
+  $("prev-frame").addEventListener("click", () => setFrame(wanted.frame - 1));
+  $("next-frame").addEventListener("click", () => setFrame(wanted.frame + 1));
+
+  const picker = $("source");
+  for (const entry of catalogue.sources) picker.add(new Option(entry.name, entry.index));
+  picker.addEventListener("change", () => selectSource(Number(picker.value)));
+  $("prev-source").addEventListener("click", () => selectSource(wanted.source - 1));
+  $("next-source").addEventListener("click", () => selectSource(wanted.source + 1));
+  $("source-picker").hidden = catalogue.sources.length < 2;
+  document.body.classList.toggle("several-sources", catalogue.sources.length > 1);
+}
+
+async function init() {
+  try {
+    catalogue = await getJson("/api/sources");
+  } catch (err) {
+    $("about").textContent = `Cannot reach the explorer: ${err.message}`;
+    return;
   }
+  setUpControls();
+  selectSource(0);
 }
 
 init();

@@ -1,27 +1,34 @@
-"""The interactive explorer: a local web page to try k (and the palette method) on a picture.
+"""The interactive explorer: a local web page to try k (and the palette method) on pictures.
 
-:class:`Explorer` serves one source, a still image or a video, on 127.0.0.1 only, with the
-standard library's HTTP server. The page (``explore.html``, ``.js``, ``.css`` in this package)
-shows the original and the quantised picture side by side with their figures and asks the
-JSON API below for each new setting. Only generated content is served: the page's three fixed
-files and pictures computed from the one source named at start, never a file by path.
+:class:`Explorer` serves one or more sources, still images and videos (files, or the pictures
+and videos of a folder), on 127.0.0.1 only, with the standard library's HTTP server. The page
+(``explore.html``, ``.js``, ``.css`` in this package) has a source picker, shows the original
+and the quantised picture side by side with their figures and asks the JSON API below for each
+new setting. Only generated content is served: the page's three fixed files and pictures
+computed from the sources named at start, never a file by path.
 
-Endpoints (GET; every query parameter is checked, a bad one gives 400 and a JSON error):
+Endpoints (GET; every query parameter is checked, a bad one gives 400 and a JSON error; ``s``
+is a source's index in :attr:`Explorer.files`, 0 when not given):
 
 ``/``, ``/explore.js``, ``/explore.css``
     The page.
-``/api/source``
-    What is explored: kind (image or video), name, sizes, frames, rate, the k range, methods.
-``/api/quantize?k=K&t=SECONDS&method=M``
+``/api/sources``
+    The sources (name, file size, and what is known once opened), the k range, the methods.
+``/api/source?s=S``
+    Source ``s``, opened if it was not yet: kind (image or video), name, sizes, frames, rate,
+    the k range, methods. A source that cannot be read gives 404 and its error.
+``/api/quantize?s=S&k=K&t=SECONDS&method=M``
     Figures of the frame shown at ``t`` (0 for a still; optional) quantised to ``k`` colours
     with ``method`` (optional: the explorer's default), and the URLs of both pictures.
-``/img/original?t=SECONDS``, ``/img/quantized?k=K&t=SECONDS&method=M``
+``/img/original?s=S&t=SECONDS``, ``/img/quantized?s=S&k=K&t=SECONDS&method=M``
     The pictures as PNG (the quantised one is the indexed PNG whose size the figures give).
 
-Results are kept in bounded least-recently-used caches (decoded frames by frame, results by
-frame, k and method), and a result is computed once even when several requests ask for it at
-the same time. After each result the neighbouring k values are computed in the background, so
-that stepping the slider by one shows a ready answer.
+Sources are opened lazily, when first asked for (a folder of 200 photos starts at once), and
+kept open: a small record each. Results are kept in bounded least-recently-used caches shared
+by all sources (decoded frames by source and frame, results by source, frame, k and method),
+and a result is computed once even when several requests ask for it at the same time. After
+each result the neighbouring k values are computed in the background, so that stepping the
+slider by one shows a ready answer.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import math
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,13 +46,14 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image
 
-from .errors import InputError, OutputError, SettingsError
-from .explore_http import HOST, K_MAX, K_MIN, Handler, Server, load_assets
+from .errors import InputError, SettingsError
+from .explore_http import HOST, K_MAX, K_MIN, LocalService, load_assets
 from .io.image import read_picture, rgb_png
+from .io.probe import check_input_file
 from .metrics import unique_colours
 from .still import check_k, check_method, quantize_image
 
-__all__ = ["HOST", "ExploreStats", "Explorer", "Result", "SourceInfo"]
+__all__ = ["HOST", "ExploreStats", "Explorer", "Result", "SourceFile", "SourceInfo"]
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +65,42 @@ _ORIGINAL_CACHE = 16  # true-colour PNGs of the original frames
 # A frame time within this fraction of a frame of the next frame's start is that frame: the
 # page sends index / fps, which a decimal rendering may put a hair below the frame's start.
 _SNAP_FRAMES = 1e-3
+# What a folder's files are taken for, by suffix: reading each file to find out would make a
+# large folder slow to start. A file named on the command line is taken whatever its suffix.
+# fmt: off
+PICTURE_SUFFIXES = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".gif", ".webp", ".avif", ".bmp", ".dib",
+    ".tif", ".tiff", ".tga", ".qoi", ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".j2k",
+})
+VIDEO_SUFFIXES = frozenset({
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
+    ".wmv", ".flv", ".ogv", ".3gp", ".y4m",
+})
+# fmt: on
+_SOURCE_SUFFIXES = PICTURE_SUFFIXES | VIDEO_SUFFIXES
 
 V = TypeVar("V")
 
 
 @dataclass(frozen=True)
+class SourceFile:
+    """A source named at start (a file, or a folder's picture or video), not yet read.
+
+    Attributes
+    ----------
+    path
+        The file.
+    file_bytes
+        Its size when the explorer started.
+    """
+
+    path: Path
+    file_bytes: int
+
+
+@dataclass(frozen=True)
 class SourceInfo:
-    """What the explorer shows.
+    """What the explorer shows of one source, once opened.
 
     Attributes
     ----------
@@ -125,6 +162,8 @@ class Result:
 
     Attributes
     ----------
+    source
+        The source's index in :attr:`Explorer.files` (0-based).
     index, time_s
         The frame (0-based) and its start, seconds (0 for a still).
     k, method
@@ -139,6 +178,7 @@ class Result:
         Seconds spent finding the palette and labelling the pixels.
     """
 
+    source: int
     index: int
     time_s: float
     k: int
@@ -187,6 +227,11 @@ class _Lru:
         with self._lock:
             return key in self._items
 
+    def peek(self, key: Hashable) -> Any:
+        """The value for ``key``, or None; its place in the order is left as it is."""
+        with self._lock:
+            return self._items.get(key)
+
     def put(self, key: Hashable, value: object) -> None:
         with self._lock:
             self._items[key] = value
@@ -225,18 +270,52 @@ def _scaled(rgb: np.ndarray, long_side_px: int) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
-def _check_port(port: int) -> None:
-    if not 0 <= port <= 65535:
-        raise SettingsError(f"--port must be 0..65535 (0: any free port), got {port}")
+def _find_sources(named: Sequence[Path]) -> tuple[list[SourceFile], int]:
+    """The files to explore, in order, and how many of the folders' files were skipped."""
+    files: list[SourceFile] = []
+    skipped = 0
+    for path in named:
+        if not path.is_dir():
+            check_input_file(path)  # missing or empty: said before anything is served
+            if not path.is_file():
+                raise InputError(f"input is not a regular file: {path}")
+            files.append(SourceFile(path, path.stat().st_size))
+            continue
+        try:
+            # Not recursive: sub-folders (of earlier versions, of other sizes) are left alone.
+            entries = sorted((p for p in path.iterdir() if p.is_file()), key=lambda p: p.name)
+            in_folder = [
+                SourceFile(p, p.stat().st_size)
+                for p in entries
+                if p.suffix.lower() in _SOURCE_SUFFIXES
+            ]
+        except OSError as exc:
+            raise InputError(f"cannot list the folder {path}: {exc.strerror or exc}") from exc
+        if len(in_folder) < len(entries):
+            log.warning(
+                "%s: skipped %d of %d files (neither a picture nor a video, by the name's suffix)",
+                path,
+                len(entries) - len(in_folder),
+                len(entries),
+            )
+        skipped += len(entries) - len(in_folder)
+        files += in_folder
+    if not files:
+        others = f" ({skipped} other file{'s' * (skipped != 1)} skipped)" if skipped else ""
+        where = ", ".join(str(p) for p in named)
+        raise InputError(f"no pictures or videos to explore in {where}{others}")
+    return files, skipped
 
 
-class Explorer:
-    """The explorer's web server for one picture or video, on 127.0.0.1.
+class Explorer(LocalService):
+    """The explorer's web server for pictures and videos, on 127.0.0.1.
 
     Parameters
     ----------
-    path
-        A still image or a video (anything :func:`vidquant.io.image.read_picture` reads).
+    sources
+        Still images and videos (anything :func:`vidquant.io.image.read_picture` reads), and
+        folders, which give their pictures and videos (by suffix, sorted by name, not
+        recursive), in this order. One path or a sequence of them.
     port
         TCP port on 127.0.0.1; 0 lets the system choose a free one (see :attr:`url`).
     k, method
@@ -246,27 +325,30 @@ class Explorer:
     prefetch
         Compute the neighbouring k values in the background after each result.
     cache_results
-        How many results (figures and indexed PNG) to keep.
+        How many results (figures and indexed PNG) to keep, over all sources.
     preview_px
         Longest side of the pictures quantised; larger sources are scaled down to it.
 
     Raises
     ------
     SettingsError
-        ``k``, ``method`` or ``port`` out of range.
+        ``k``, ``method`` or ``port`` out of range, or no sources at all.
     InputError
-        ``path`` cannot be read as a picture or video (checked before anything is served).
+        A named file is missing, empty or not a regular file, a folder cannot be listed, or
+        there is nothing to explore. A single source is also read at once, so a file that is
+        not a picture stops here; of several, each is read when first asked for, and one
+        that cannot be read gives its error to the page (see :meth:`info`).
 
     Examples
     --------
-    >>> with Explorer("photo.jpg") as explorer:  # doctest: +SKIP
+    >>> with Explorer(["photo.jpg", "holiday/"]) as explorer:  # doctest: +SKIP
     ...     print(explorer.url)
     ...     explorer.wait()  # until Ctrl-C
     """
 
     def __init__(
         self,
-        path: str | Path,
+        sources: str | Path | Sequence[str | Path],
         *,
         port: int = 0,
         k: int = 16,
@@ -278,13 +360,21 @@ class Explorer:
     ) -> None:
         check_k(k)
         check_method(method)
-        _check_port(port)
-        self.k, self.method, self.seed, self.port = k, method, seed, port
+        super().__init__(port)
+        self.k, self.method, self.seed = k, method, seed
         self._preview_px = preview_px
+        named = [Path(sources)] if isinstance(sources, str | Path) else [Path(p) for p in sources]
+        if not named:
+            raise SettingsError("no sources given: name pictures, videos or folders")
+        files, self.skipped = _find_sources(named)
+        self.files: tuple[SourceFile, ...] = tuple(files)
+        """The sources, in the order the page lists them."""
+        self._infos = _Lru(len(self.files))  # SourceInfo, or why it cannot be read: all kept
         self._frames = _Lru(_FRAME_CACHE)
         self._originals = _Lru(_ORIGINAL_CACHE)
         self._results = _Lru(cache_results)
-        self.source = self._open(Path(path))
+        if len(self.files) == 1:
+            self.info(0)  # as `vidquant image` does: a file that is no picture stops here
         # One per explorer: an image URL's content is fixed for one explorer, not across the
         # explorers that later runs may serve on the same port.
         self.etag = f'"{secrets.token_hex(8)}"'
@@ -292,17 +382,45 @@ class Explorer:
         self._counts = {name: 0 for name in ExploreStats.__dataclass_fields__}
         self._count_lock = threading.Lock()
         self._prefetch = prefetch
-        self._prefetch_wanted: list[tuple[int, int, str]] = []
+        self._prefetch_wanted: list[tuple[int, int, int, str]] = []
         self._prefetch_cv = threading.Condition()
-        self._server: Server | None = None
-        self._stopped = threading.Event()
 
-    # -- the source ------------------------------------------------------------------------
+    # -- the sources -----------------------------------------------------------------------
 
-    def _open(self, path: Path) -> SourceInfo:
+    def info(self, source: int) -> SourceInfo:
+        """Source ``source`` (an index in :attr:`files`), read now if it was not yet.
+
+        Raises
+        ------
+        InputError
+            The source cannot be read (the same message each time: it is read only once).
+        """
+
+        def open_source() -> SourceInfo | str:
+            try:
+                return self._open(source)
+            except InputError as exc:
+                if len(self.files) == 1:
+                    raise  # at start: the command's error, with its cause
+                log.warning("%s", exc)
+                return str(exc)  # kept: a broken file is not decoded again at each request
+
+        info = self._infos.get(source, open_source)[0]
+        if isinstance(info, str):
+            raise InputError(info)
+        return info
+
+    def known(self, source: int) -> SourceInfo | InputError | None:
+        """What is known of source ``source`` without reading it: its :class:`SourceInfo`, the
+        error reading it gave, or None when it was not read yet."""
+        info = self._infos.peek(source)
+        return InputError(info) if isinstance(info, str) else info
+
+    def _open(self, source: int) -> SourceInfo:
+        path = self.files[source].path
         first = read_picture(path)
         rgb = _scaled(first.rgb, self._preview_px)
-        self._frames.put(0, _Frame(rgb, unique_colours(rgb)))
+        self._frames.put((source, 0), _Frame(rgb, unique_colours(rgb)))
         src_h, src_w, _ = first.rgb.shape
         h, w, _ = rgb.shape
         fps = frames = duration = None
@@ -318,10 +436,14 @@ class Explorer:
                 duration = frames / fps if frames else None
             if not frames:
                 log.warning("%s: the container gives no length: only the first frame", path)
+        try:
+            file_bytes = path.stat().st_size
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
         return SourceInfo(
             kind="image" if fps is None else "video",
             path=path,
-            file_bytes=path.stat().st_size,
+            file_bytes=file_bytes,
             width=w,
             height=h,
             source_width=src_w,
@@ -341,30 +463,33 @@ class Explorer:
         with self._count_lock:
             return ExploreStats(**self._counts)
 
-    def _frame(self, index: int) -> _Frame:
+    def _frame(self, source: int, index: int) -> _Frame:
         def read() -> _Frame:
+            info = self.info(source)
             # The middle of the frame's interval on the nominal grid: its start, rounded, could
             # fall a hair before it and give the frame before.
-            fps = self.source.fps
-            picture = read_picture(self.source.path, time_s=(index + 0.5) / fps if fps else 0.0)
-            rgb = _scaled(picture.rgb, self._preview_px)
+            time_s = (index + 0.5) / info.fps if info.fps else 0.0
+            rgb = _scaled(read_picture(info.path, time_s=time_s).rgb, self._preview_px)
             self._count("frames_read")
             return _Frame(rgb, unique_colours(rgb))
 
-        return self._frames.get(index, read)[0]
+        return self._frames.get((source, index), read)[0]
 
-    def original_png(self, index: int) -> bytes:
-        """Frame ``index`` (0 for a still) as a true-colour PNG, at the preview size.
+    def original_png(self, source: int, index: int) -> bytes:
+        """Frame ``index`` (0 for a still) of source ``source`` as a true-colour PNG, at the
+        preview size.
 
         Raises
         ------
         InputError
             The frame cannot be read.
         """
-        return self._originals.get(index, lambda: rgb_png(self._frame(index).rgb))[0]
+        key = (source, index)
+        return self._originals.get(key, lambda: rgb_png(self._frame(*key).rgb))[0]
 
-    def result(self, index: int, k: int, method: str) -> tuple[Result, bool]:
-        """Frame ``index`` quantised to ``k`` colours by ``method``, and whether it was cached.
+    def result(self, source: int, index: int, k: int, method: str) -> tuple[Result, bool]:
+        """Frame ``index`` of source ``source`` quantised to ``k`` colours by ``method``, and
+        whether it was cached.
 
         Raises
         ------
@@ -375,23 +500,23 @@ class Explorer:
         """
         check_k(k)
         check_method(method)
-        result, cached = self._results.get(
-            (index, k, method), lambda: self._compute(index, k, method)
-        )
+        key = (source, index, k, method)
+        result, cached = self._results.get(key, lambda: self._compute(*key))
         if cached:
             self._count("result_hits")
-        self._want_neighbours(index, k, method)
+        self._want_neighbours(source, index, k, method)
         return result, cached
 
-    def _compute(self, index: int, k: int, method: str) -> Result:
-        frame = self._frame(index)
+    def _compute(self, source: int, index: int, k: int, method: str) -> Result:
+        frame = self._frame(source, index)
         q = quantize_image(
             frame.rgb, k, method=method, seed=self.seed, colours_before=frame.colours
         )
         self._count("quantize_runs")
         return Result(
+            source=source,
             index=index,
-            time_s=self.source.time_of(index),
+            time_s=self.info(source).time_of(index),
             k=k,
             method=method,
             psnr_db=q.psnr_db,
@@ -404,10 +529,10 @@ class Explorer:
 
     # -- background work -------------------------------------------------------------------
 
-    def _want_neighbours(self, index: int, k: int, method: str) -> None:
+    def _want_neighbours(self, source: int, index: int, k: int, method: str) -> None:
         if not self._prefetch:
             return
-        wanted = [(index, n, method) for n in (k + 1, k - 1) if K_MIN <= n <= K_MAX]
+        wanted = [(source, index, n, method) for n in (k + 1, k - 1) if K_MIN <= n <= K_MAX]
         with self._prefetch_cv:
             # Only the latest request's neighbours: a dragged slider leaves nothing queued.
             self._prefetch_wanted = [key for key in wanted if key not in self._results]
@@ -429,21 +554,7 @@ class Explorer:
             if not cached:
                 self._count("prefetched")
 
-    # -- serving ---------------------------------------------------------------------------
-
-    @property
-    def server_address(self) -> tuple[str, int]:
-        """The (host, port) served on; the port is known once started."""
-        if self._server is None:
-            raise RuntimeError("the explorer is not started")
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
-
-    @property
-    def url(self) -> str:
-        """The page's address, ``http://127.0.0.1:PORT/``."""
-        host, port = self.server_address
-        return f"http://{host}:{port}/"
+    # -- serving: the rest is LocalService's ----------------------------------------------
 
     def start(self) -> Explorer:
         """Bind to 127.0.0.1 and serve in background threads; returns ``self``.
@@ -451,45 +562,20 @@ class Explorer:
         Raises
         ------
         OutputError
-            The port is in use or may not be used: like an output file that exists, the place
-            asked for is taken, and another ``port`` (or 0) is the fix.
+            The port is in use or may not be used (see :meth:`LocalService.start`).
         """
-        if self._server is not None:
-            raise RuntimeError("the explorer is already started")
-        try:
-            self._server = Server((HOST, self.port), Handler, self)
-        except OSError as exc:
-            raise OutputError(
-                f"cannot serve on {HOST}:{self.port}: {exc.strerror or exc}; "
-                "choose another --port, or --port 0 for a free one"
-            ) from exc
-        self._stopped.clear()
-        targets = [self._server.serve_forever]
+        super().start()
         if self._prefetch:
-            targets.append(self._prefetch_loop)
-        for target in targets:
-            threading.Thread(target=target, name=f"explore-{target.__name__}", daemon=True).start()
-        log.info("serving %s on %s", self.source.path, self.url)
+            threading.Thread(
+                target=self._prefetch_loop, name="explore-prefetch", daemon=True
+            ).start()
+        what = self.files[0].path if len(self.files) == 1 else f"{len(self.files)} sources"
+        log.info("serving %s on %s", what, self.url)
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket (the port is free afterwards). Idempotent."""
-        server, self._server = self._server, None
-        self._stopped.set()
+        super().stop()
         with self._prefetch_cv:
             self._prefetch_cv.notify_all()
-        if server is not None:
-            server.shutdown()  # waits for serve_forever to return
-            server.server_close()
         # A prefetch in progress ends on its own (a daemon thread): not worth waiting for.
-
-    def wait(self) -> None:
-        """Block until :meth:`stop` is called from another thread (or Ctrl-C interrupts)."""
-        while not self._stopped.wait(0.5):
-            pass
-
-    def __enter__(self) -> Explorer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

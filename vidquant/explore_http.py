@@ -1,8 +1,8 @@
-"""The explorer's HTTP side: the request handler, query checks and JSON replies.
+"""The explorer's HTTP side: the server's life, the request handler, query checks and JSON.
 
-:class:`~vidquant.explore.Explorer` owns the source, the caches and the computing; this module
-turns requests into calls on it. Every query parameter is checked here, and a bad request gets
-a status and a one-line JSON error, never a traceback.
+:class:`~vidquant.explore.Explorer` owns the sources, the caches and the computing; this module
+serves it (:class:`LocalService`) and turns requests into calls on it. Every query parameter is
+checked here, and a bad request gets a status and a one-line JSON error, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import dataclasses
 import json
 import logging
 import math
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .errors import InputError
+from .errors import InputError, OutputError, SettingsError
 from .still import METHODS
 
 if TYPE_CHECKING:
@@ -54,6 +55,82 @@ class Server(ThreadingHTTPServer):
         log.debug("request from %s failed", client_address, exc_info=True)
 
 
+class LocalService:
+    """A page served on 127.0.0.1 by a background thread: :meth:`start`, :meth:`stop`,
+    :meth:`wait`, :attr:`url`, and a ``with`` block that starts and stops it. The subclass
+    (:class:`~vidquant.explore.Explorer`) is what :class:`Handler` asks.
+
+    Raises
+    ------
+    SettingsError
+        ``port`` is not 0..65535.
+    """
+
+    def __init__(self, port: int) -> None:
+        if not 0 <= port <= 65535:
+            raise SettingsError(f"--port must be 0..65535 (0: any free port), got {port}")
+        self.port = port
+        self._server: Server | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        """The (host, port) served on; the port is known once started."""
+        if self._server is None:
+            raise RuntimeError("the explorer is not started")
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def url(self) -> str:
+        """The page's address, ``http://127.0.0.1:PORT/``."""
+        host, port = self.server_address
+        return f"http://{host}:{port}/"
+
+    def start(self) -> LocalService:
+        """Bind to 127.0.0.1 and serve in a background thread; returns ``self``.
+
+        Raises
+        ------
+        OutputError
+            The port is in use or may not be used: like an output file that exists, the place
+            asked for is taken, and another ``port`` (or 0) is the fix.
+        """
+        if self._server is not None:
+            raise RuntimeError("the explorer is already started")
+        try:
+            self._server = Server((HOST, self.port), Handler, self)  # type: ignore[arg-type]
+        except OSError as exc:
+            raise OutputError(
+                f"cannot serve on {HOST}:{self.port}: {exc.strerror or exc}; "
+                "choose another --port, or --port 0 for a free one"
+            ) from exc
+        self._stopped.clear()
+        thread = threading.Thread(target=self._server.serve_forever, name="explore-serve")
+        thread.daemon = True
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (the port is free afterwards). Idempotent."""
+        server, self._server = self._server, None
+        self._stopped.set()
+        if server is not None:
+            server.shutdown()  # waits for serve_forever to return
+            server.server_close()
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` is called from another thread (or Ctrl-C interrupts)."""
+        while not self._stopped.wait(0.5):
+            pass
+
+    def __enter__(self) -> LocalService:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class _Refused(Exception):
     """A request the server turns down: its status and the message sent back as JSON."""
 
@@ -80,26 +157,31 @@ class Handler(BaseHTTPRequestHandler):
                 _query(url.query, ())
                 body, content_type = explorer._assets[url.path]
                 self._send(HTTPStatus.OK, body, content_type, cache="no-cache")
-            elif url.path == "/api/source":
+            elif url.path == "/api/sources":
                 _query(url.query, ())
-                self._send_json(HTTPStatus.OK, _source_json(explorer))
+                self._send_json(HTTPStatus.OK, _sources_json(explorer))
+            elif url.path == "/api/source":
+                s = _source_index(_query(url.query, ("s",)), explorer)
+                self._send_json(HTTPStatus.OK, _source_json(explorer, s))
             elif url.path == "/api/quantize":
-                index, k, method = _settings(url.query, explorer)
-                result, cached = explorer.result(index, k, method)
-                self._send_json(HTTPStatus.OK, _result_json(explorer.source, result, cached))
+                s, index, k, method = _settings(url.query, explorer)
+                result, cached = explorer.result(s, index, k, method)
+                self._send_json(HTTPStatus.OK, _result_json(explorer.info(s), result, cached))
             elif url.path == "/img/original":
-                index = _frame_index(_query(url.query, ("t",)), explorer.source)
+                query = _query(url.query, ("s", "t"))
+                s = _source_index(query, explorer)
+                index = _frame_index(query, explorer.info(s))
                 if not self._not_modified():
-                    self._send_png(explorer.original_png(index))
+                    self._send_png(explorer.original_png(s, index))
             elif url.path == "/img/quantized":
-                index, k, method = _settings(url.query, explorer)
+                s, index, k, method = _settings(url.query, explorer)
                 if not self._not_modified():
-                    self._send_png(explorer.result(index, k, method)[0].png)
+                    self._send_png(explorer.result(s, index, k, method)[0].png)
             else:
                 raise _Refused(HTTPStatus.NOT_FOUND, f"no such page: {url.path}")
         except _Refused as exc:
             self._send_json(exc.status, {"error": str(exc)})
-        except InputError as exc:  # no frame at that time, or the source went away
+        except InputError as exc:  # not a picture, no frame at that time, or the file went away
             self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
         except (BrokenPipeError, ConnectionResetError):
             log.debug("%s closed the connection", self.address_string())
@@ -153,19 +235,43 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def _source_json(explorer: Explorer) -> dict[str, object]:
-    s = explorer.source
-    info = {f.name: getattr(s, f.name) for f in dataclasses.fields(s) if f.name != "path"}
+def _info_json(info: SourceInfo) -> dict[str, object]:
+    fields = {f.name: getattr(info, f.name) for f in dataclasses.fields(info) if f.name != "path"}
+    return {**fields, "name": info.path.name, "preview": info.preview}
+
+
+def _settings_json(explorer: Explorer) -> dict[str, object]:
     return {
-        **info,
-        "name": s.path.name,
-        "preview": s.preview,
         "k_min": K_MIN,
         "k_max": K_MAX,
         "k": explorer.k,
         "method": explorer.method,
         "methods": list(METHODS),
     }
+
+
+def _source_json(explorer: Explorer, s: int) -> dict[str, object]:
+    info = _info_json(explorer.info(s))
+    return {**info, "index": s, "count": len(explorer.files), **_settings_json(explorer)}
+
+
+def _sources_json(explorer: Explorer) -> dict[str, object]:
+    """Every source, with what is known without reading any: a source not yet opened has
+    null ``kind``, sizes and length; one that could not be read has its ``error``."""
+    sources = []
+    for s, file in enumerate(explorer.files):
+        known = explorer.known(s)
+        entry: dict[str, object] = {
+            "index": s,
+            "name": file.path.name,
+            "file_bytes": file.file_bytes,
+            "error": str(known) if isinstance(known, InputError) else None,
+        }
+        info = None if known is None or isinstance(known, InputError) else known
+        for name in ("kind", "width", "height", "fps", "frames", "duration_s"):
+            entry[name] = getattr(info, name) if info is not None else None
+        sources.append(entry)
+    return {"sources": sources, "skipped": explorer.skipped, **_settings_json(explorer)}
 
 
 def _result_json(s: SourceInfo, r: Result, cached: bool) -> dict[str, object]:
@@ -175,6 +281,7 @@ def _result_json(s: SourceInfo, r: Result, cached: bool) -> dict[str, object]:
     source_bytes = s.file_bytes / s.frames
     t = f"{r.time_s:.6f}"
     return {
+        "source": r.source,
         "k": r.k,
         "method": r.method,
         "frame": r.index,
@@ -192,8 +299,9 @@ def _result_json(s: SourceInfo, r: Result, cached: bool) -> dict[str, object]:
         "fit_ms": r.fit_s * 1000,
         "assign_ms": r.assign_s * 1000,
         "cached": cached,
-        "original_url": "/img/original?" + urlencode({"t": t}),
-        "quantized_url": "/img/quantized?" + urlencode({"k": r.k, "t": t, "method": r.method}),
+        "original_url": "/img/original?" + urlencode({"s": r.source, "t": t}),
+        "quantized_url": "/img/quantized?"
+        + urlencode({"s": r.source, "k": r.k, "t": t, "method": r.method}),
     }
 
 
@@ -216,10 +324,28 @@ def _query(text: str, allowed: tuple[str, ...]) -> dict[str, str]:
     return query
 
 
-def _settings(text: str, explorer: Explorer) -> tuple[int, int, str]:
-    """Frame index, k and method from a query's ``t``, ``k`` and ``method``."""
-    query = _query(text, ("k", "t", "method"))
-    return _frame_index(query, explorer.source), _k(query), _method(query, explorer.method)
+def _settings(text: str, explorer: Explorer) -> tuple[int, int, int, str]:
+    """Source, frame index, k and method from a query's ``s``, ``t``, ``k`` and ``method``.
+
+    Raises
+    ------
+    InputError
+        The source cannot be read (after the query's checks that need no source).
+    """
+    query = _query(text, ("s", "k", "t", "method"))
+    s, k, method = _source_index(query, explorer), _k(query), _method(query, explorer.method)
+    return s, _frame_index(query, explorer.info(s)), k, method
+
+
+def _source_index(query: dict[str, str], explorer: Explorer) -> int:
+    """The source a query's ``s`` (default 0) picks."""
+    text = query.get("s", "0")
+    count = len(explorer.files)
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or int(text) >= count:
+        raise _Refused(
+            HTTPStatus.BAD_REQUEST, f"s must be a source index 0..{count - 1}, got {text!r}"
+        )
+    return int(text)
 
 
 def _k(query: dict[str, str]) -> int:
