@@ -286,3 +286,64 @@ def test_indexed_png_depth_follows_the_palette_and_decodes_exactly(colours):
             im.load()
             assert im.mode == "P" and im.size == (w, h)
             assert np.array_equal(np.asarray(im.convert("RGB")), palette[labels])
+
+
+# --- found in review ------------------------------------------------------------------------
+
+
+def _sparse(path: Path) -> Path:
+    """Black with 20 single pixels of other colours: a pixel sample sees black only."""
+    rgb = np.zeros((400, 400, 3), np.uint8)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        rgb[rng.integers(0, 400), rng.integers(0, 400)] = rng.integers(1, 256, 3)
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+def test_rare_colours_fill_the_palette_and_scikit_learn_stays_quiet(tmp_path):
+    src = _sparse(tmp_path / "sparse.png")
+    for r in compare_methods(_pixels(src), 16):
+        assert len(r.palette) == 16 and r.colours_after == 16, r.method
+    result = invoke("image", src, "--compare-methods", "-k", 16, "--grid", tmp_path / "g.png")
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+
+
+def test_the_random_codebook_draws_pixels_not_colours():
+    rgb = np.zeros((100, 100, 3), np.uint8)
+    rgb[:, :2] = np.arange(200, dtype=np.uint8).reshape(100, 2, 1)  # 200 rare colours
+    palette = fit_palette(rgb, 8, "random", seed=3)
+    assert [0, 0, 0] in palette.tolist(), "the colour of 98 % of the pixels was not drawn"
+
+
+def test_pictures_beyond_the_video_limit_make_a_png_but_no_vq(tmp_path):
+    src = tmp_path / "tall.png"
+    Image.fromarray(np.tile(synthetic_frame(0, 40, 40), (111, 1, 1))).save(src)  # 40x4440
+    ok = invoke("image", src, "-k", 4, "-o", tmp_path / "t.png")
+    assert ok.exit_code == 0, ok.output
+    refused = invoke("image", src, "-k", 4, "-o", tmp_path / "u.png", "--vq", tmp_path / "u.vq")
+    assert refused.exit_code == 2
+    assert "a .vq frame is at most 7680x4320" in one_line_error(refused)
+    assert not (tmp_path / "u.png").exists() and not (tmp_path / "u.vq").exists()
+
+
+def test_not_a_time_is_a_usage_error(clip):
+    for value in ("nan", "inf"):
+        result = invoke("image", clip, "--time", value)
+        assert result.exit_code == 2 and "--time must be >= 0" in one_line_error(result)
+
+
+def test_a_tiny_picture_says_its_png_is_larger_than_raw(tmp_path):
+    src = tmp_path / "dot.png"
+    Image.fromarray(np.array([[[200, 10, 10]]], np.uint8)).save(src)
+    result = invoke("image", src, "-k", 2, "-o", tmp_path / "d.png")
+    assert result.exit_code == 0 and "LARGER than raw RGB" in result.stdout
+
+
+def test_inspect_compares_a_still_vq_with_the_frame_it_came_from(sample, tmp_path):
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(sample.read_bytes())
+    report = quantize_file(src, tmp_path / "f.png", 32, vq=tmp_path / "f.vq", time_s=6.0)
+    result = invoke("inspect", tmp_path / "f.vq", "-o", tmp_path / "pics")
+    assert result.exit_code == 0, result.output
+    assert f"PSNR {report.result.psnr_db:.2f} dB" in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -80,7 +81,7 @@ def image(
     def job() -> None:
         check_k(k)
         check_method(method)
-        if time_s < 0:
+        if not (math.isfinite(time_s) and time_s >= 0):
             raise SettingsError(f"--time must be >= 0, got {time_s:g}", setting="time")
         if compare_methods:
             if output is not None or vq is not None or method != "minibatch":
@@ -127,9 +128,11 @@ def _one(
         f"k={k} {method}: {r.colours_after} colours, PSNR {r.psnr_db:.2f} dB "
         f"(palette {r.fit_s * 1000:.0f} ms, labels {r.assign_s * 1000:.0f} ms)"
     )
-    raw = (
-        f"{report.raw_bytes / report.png_bytes:.1f}x smaller than raw RGB ({_kb(report.raw_bytes)})"
-    )
+    raw_ratio = report.raw_bytes / report.png_bytes
+    if raw_ratio >= 1:
+        raw = f"{raw_ratio:.1f}x smaller than raw RGB ({_kb(report.raw_bytes)})"
+    else:  # a tiny picture: the PNG's fixed headers outweigh its pixels
+        raw = f"{1 / raw_ratio:.1f}x LARGER than raw RGB ({_kb(report.raw_bytes)})"
     if report.ratio is None:
         versus = raw  # the source file is a whole video
     elif report.ratio >= 1:
@@ -172,6 +175,8 @@ def _draw(report: ImageReport, paths: dict[str, Path]) -> None:
     next(iter(paths.values())).parent.mkdir(exist_ok=True)
     original = report.source.rgb
     h, w, _ = original.shape
+    # a video's file holds the whole clip: its size says nothing about one frame
+    source_size = "" if report.ratio is None else f"{_kb(report.source_bytes)} "
     save_palette_strip(
         r.palette,
         paths["strip"],
@@ -188,7 +193,7 @@ def _draw(report: ImageReport, paths: dict[str, Path]) -> None:
         original,
         r.rgb,
         paths["side"],
-        title=f"{src.name}, {w}x{h}: original {_kb(report.source_bytes)} | "
+        title=f"{src.name}, {w}x{h}: original {source_size}| "
         f"k={r.k} indexed PNG {_kb(report.png_bytes)}, {r.psnr_db:.1f} dB",
         right_label=f"k={r.k} ({r.method})",
     )

@@ -397,11 +397,21 @@ def _original_frame(
     path, note = _locate_original(src, header, original)
     if path is None:
         return _Original(None, None, note)
-    # The middle of the frame, on the original's clock (``encode --start`` moved time 0): a
-    # time on the frame's own start may round to the frame before it there.
-    at_s = _encode_start_s(header) + frame.time_s + frame.duration * header.time_base / 2
+    still = header.meta.get("still")
+    if isinstance(still, dict):
+        # A one-frame .vq from `vidquant image`: its source is a picture, or a video's frame at
+        # the time `image --time` asked for.
+        asked = still.get("time_s")
+        ok = isinstance(asked, int | float) and math.isfinite(asked) and asked >= 0
+        at_s = float(asked) if ok else 0.0
+        read = _read_original_picture
+    else:
+        # The middle of the frame, on the original's clock (``encode --start`` moved time 0):
+        # a time on the frame's own start may round to the frame before it there.
+        at_s = _encode_start_s(header) + frame.time_s + frame.duration * header.time_base / 2
+        read = _read_original_frame
     try:
-        rgb = _read_original_frame(path, float(at_s), width=header.width)
+        rgb = read(path, float(at_s), width=header.width)
     except InputError:
         if original is not None:
             raise  # the caller asked for this one: its error is theirs to see
@@ -456,6 +466,14 @@ def _read_original_frame(path: Path, time_s: float, *, width: int) -> np.ndarray
     return None if frame is None else frame.rgb
 
 
+def _read_original_picture(path: Path, time_s: float, *, width: int) -> np.ndarray | None:
+    """The picture a still .vq was made from (as `vidquant image` read it); ``width`` is
+    checked by the caller."""
+    from .io.image import read_picture
+
+    return read_picture(path, time_s=time_s).rgb
+
+
 def _prepare_folder(folder: Path) -> bool:
     """Make ``folder`` if missing; True when it was made here."""
     if folder.is_dir():
@@ -484,9 +502,6 @@ def _titles(
     kind = ", keyframe" if frame.keyframe else ""
     where = f"{src.name}, frame {frame.index} at {frame.time_s:.3f} s{kind}"
     size = f"{header.width}x{header.height}"
-    if timeline.frame_bytes is not None:
-        mean = timeline.coded_bytes / max(timeline.total_frames, 1)
-        size += f", {timeline.frame_bytes / 1000:,.1f} kB coded (mean {mean / 1000:,.1f} kB)"
     if timeline.frame_bytes is not None:
         mean = timeline.coded_bytes / max(timeline.total_frames, 1)
         size += f", {timeline.frame_bytes / 1000:,.1f} kB coded (mean {mean / 1000:,.1f} kB)"

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 log = logging.getLogger(__name__)
@@ -289,7 +291,8 @@ def fit_palette(rgb: np.ndarray, k: int, method: str = "minibatch", *, seed: int
         Ward hierarchical clustering on a pixel sample; each cluster's mean colour.
 
     An image with fewer than ``k`` distinct colours gets exactly its colours, whatever the
-    method.
+    method. A fit that returns fewer than ``k`` colours (a pixel sample that missed the rare
+    ones) is completed with the distinct colours farthest from every entry.
 
     Raises
     ------
@@ -305,16 +308,22 @@ def fit_palette(rgb: np.ndarray, k: int, method: str = "minibatch", *, seed: int
     colours = _distinct_colours(flat)
     if len(colours) <= k:
         return colours
+    return _top_up(_fit(flat, k, method, seed, rng), colours, k)
+
+
+def _fit(flat: np.ndarray, k: int, method: str, seed: int, rng: np.random.Generator) -> np.ndarray:
     if method == "minibatch":
         manager = PaletteManager(k, seed=seed, sample_pixels=_FIT_SAMPLE)
         return np.unique(manager.keyframe(flat.reshape(1, -1, 3)), axis=0)
     if method == "random":
-        return np.unique(colours[rng.choice(len(colours), size=k, replace=False)], axis=0)
+        return _random_pixels(flat, k, rng)
     if method == "mediancut":
         return _median_cut(flat, k)
     sample_size = _AGGLOMERATIVE_SAMPLE if method == "agglomerative" else _FIT_SAMPLE
     sample = flat[rng.integers(0, len(flat), size=min(len(flat), sample_size))].astype(np.float32)
-    with _one_thread():
+    with _one_thread(), warnings.catch_warnings():
+        # a sample with fewer distinct colours than k: scikit-learn warns, _top_up fills in
+        warnings.simplefilter("ignore", ConvergenceWarning)
         if method == "kmeans":
             model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(sample)
             centres = model.cluster_centers_
@@ -322,6 +331,41 @@ def fit_palette(rgb: np.ndarray, k: int, method: str = "minibatch", *, seed: int
             labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(sample)
             centres = np.stack([sample[labels == c].mean(axis=0) for c in range(k)])
     return np.unique(_to_uint8(centres), axis=0)
+
+
+def _random_pixels(flat: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k distinct colours of pixels drawn at random: common colours are drawn more often."""
+    chosen = np.zeros((0, 3), np.uint8)
+    for _ in range(16):
+        drawn = np.concatenate([chosen, flat[rng.integers(0, len(flat), size=4 * k)]])
+        _, first = np.unique(_pack(drawn), return_index=True)
+        chosen = drawn[np.sort(first)][:k]  # in the order drawn
+        if len(chosen) == k:
+            break
+    return np.unique(chosen, axis=0)  # rare colours never drawn: _top_up completes it
+
+
+def _top_up(palette: np.ndarray, colours: np.ndarray, k: int) -> np.ndarray:
+    """``palette`` with entries added up to ``k`` (``colours`` holds more than k): each time
+    the distinct colour farthest from every entry.
+
+    A fit on a pixel sample misses colours that few pixels have (a black picture with twenty
+    single coloured pixels gives a one-colour sample); unused slots would be wasted.
+    """
+    if len(palette) >= k:
+        return palette
+    x = colours.astype(np.int32)
+    nearest = np.full(len(x), np.iinfo(np.int32).max, np.int32)
+    for entry in palette.astype(np.int32):
+        np.minimum(nearest, ((x - entry) ** 2).sum(axis=1), out=nearest)
+    added = []
+    for _ in range(k - len(palette)):
+        far = int(np.argmax(nearest))
+        if nearest[far] == 0:
+            break
+        added.append(far)
+        np.minimum(nearest, ((x - x[far]) ** 2).sum(axis=1), out=nearest)
+    return np.unique(np.concatenate([palette, colours[added]]), axis=0)
 
 
 def _distinct_colours(pixels: np.ndarray) -> np.ndarray:
@@ -343,12 +387,13 @@ def _median_cut(pixels: np.ndarray, k: int) -> np.ndarray:
     packed, counts = np.unique(_pack(pixels), return_counts=True)
     colours = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1)
     boxes = [(colours, counts)]
+    ranges = [_box_range(colours)]  # each box's widest channel range, kept beside it
     while len(boxes) < k:
-        ranges = [int(np.ptp(c, axis=0).max()) if len(c) > 1 else -1 for c, _ in boxes]
         widest = int(np.argmax(ranges))
         if ranges[widest] <= 0:
             break  # every box holds one colour
         box, weight = boxes.pop(widest)
+        ranges.pop(widest)
         channel = int(np.argmax(np.ptp(box, axis=0)))
         order = np.argsort(box[:, channel], kind="stable")
         cumulative = np.cumsum(weight[order])
@@ -358,8 +403,13 @@ def _median_cut(pixels: np.ndarray, k: int) -> np.ndarray:
         half = min(max(half, 1), len(order) - 1)
         low, high = order[:half], order[half:]
         boxes += [(box[low], weight[low]), (box[high], weight[high])]
+        ranges += [_box_range(box[low]), _box_range(box[high])]
     means = np.stack([np.average(c, axis=0, weights=w) for c, w in boxes])
     return np.unique(_to_uint8(means), axis=0)
+
+
+def _box_range(colours: np.ndarray) -> int:
+    return int(np.ptp(colours, axis=0).max()) if len(colours) > 1 else -1
 
 
 def _squared_distances(sample: np.ndarray, palette: np.ndarray) -> np.ndarray:

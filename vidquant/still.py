@@ -23,6 +23,7 @@ import numpy as np
 
 from . import __version__
 from .codec.container import ContainerWriter, FrameRecord, Header
+from .codec.format import MAX_HEIGHT, MAX_WIDTH
 from .codec.labels import LabelEncoder
 from .errors import SettingsError
 from .fileutil import atomic_path, check_output
@@ -202,21 +203,32 @@ def write_still_vq(
     source: Path | None = None,
     codec: str | None = None,
     pix_fmt: str | None = None,
+    time_s: float | None = None,
 ) -> int:
     """Write ``result`` as a one-frame ``.vq`` (a keyframe shown for one second).
 
     The header's k is the palette's size (at least 2: a one-colour picture gets its colour
     twice). ``source``, ``codec`` and ``pix_fmt`` describe the source in the header's
-    metadata. Returns the file size in bytes.
+    metadata, with ``time_s``, the time of a video source's frame. Returns the file size in
+    bytes.
+
+    Raises
+    ------
+    SettingsError
+        The picture is larger than a ``.vq`` frame may be (7680x4320).
     """
     h, w = result.labels.shape
+    if w > MAX_WIDTH or h > MAX_HEIGHT:
+        raise SettingsError(
+            f"a .vq frame is at most {MAX_WIDTH}x{MAX_HEIGHT}, got {w}x{h}", setting="vq"
+        )
     palette = result.palette
     if len(palette) < 2:
         palette = np.concatenate([palette, palette])
     k = len(palette)
     meta = {
         "encoder": f"vidquant {__version__}",
-        "still": {"method": result.method, "k": result.k},
+        "still": {"method": result.method, "k": result.k, "time_s": time_s},
         "source": {
             "name": source.name if source else None,
             "codec": codec,
@@ -319,13 +331,25 @@ def quantize_file(
     if vq is not None:
         check_output(vq, force=force, inputs=(src,))
     picture = read_picture(src, time_s=time_s)
+    h, w, _ = picture.rgb.shape
+    if vq is not None and (w > MAX_WIDTH or h > MAX_HEIGHT):
+        raise SettingsError(
+            f"--vq: a .vq frame is at most {MAX_WIDTH}x{MAX_HEIGHT} and {src.name} is "
+            f"{w}x{h}; write the PNG alone, or scale the picture down first",
+            setting="vq",
+        )
     result = quantize_image(picture.rgb, k, method=method, seed=seed)
     png = result.png()
     write_bytes(dst, png)
     vq_bytes = None
     if vq is not None:
         vq_bytes = write_still_vq(
-            result, vq, source=src, codec=picture.codec, pix_fmt=picture.pix_fmt
+            result,
+            vq,
+            source=src,
+            codec=picture.codec,
+            pix_fmt=picture.pix_fmt,
+            time_s=picture.time_s,
         )
     return ImageReport(
         source=picture,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import struct
 import warnings
 import zlib
@@ -18,9 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import InputError
+from ..errors import InputError, SettingsError
 from ..fileutil import atomic_path
-from ..settings import MAX_HEIGHT, MAX_WIDTH
 from .probe import check_input_file
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def read_picture(path: str | Path, *, time_s: float = 0.0) -> Picture:
     ----------
     path
         A photo (JPEG, PNG, WebP, TIFF, BMP, ... with its EXIF orientation applied) or any
-        video PyAV opens; an animated image is read as video.
+        video PyAV opens; an animated image (GIF, WebP, APNG) gives its frame at ``time_s``.
     time_s
         For a video, the first frame that starts at or after this time (seconds from the
         video's first frame).
@@ -72,23 +72,32 @@ def read_picture(path: str | Path, *, time_s: float = 0.0) -> Picture:
     Raises
     ------
     InputError
-        The file is missing, unreadable, too large (over the video limit), or a video with
-        no frame at ``time_s``.
+        The file is missing or unreadable; a picture over Pillow's decompression-bomb
+        limit (89 megapixels); a video over the 7680x4320 limit or with no frame at
+        ``time_s``.
+    SettingsError
+        ``time_s`` is negative or not finite.
     """
     path = Path(path)
+    if not (math.isfinite(time_s) and time_s >= 0):
+        raise SettingsError(f"--time must be a time >= 0 s, got {time_s:g}", setting="time")
     check_input_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except UnidentifiedImageError:
         return _video_frame(path, time_s)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise InputError(
+            f"{path}: the picture is over the {Image.MAX_IMAGE_PIXELS / 1e6:.0f}-megapixel "
+            f"limit for pictures ({exc})"
+        ) from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
     with image:
         if getattr(image, "n_frames", 1) > 1 and image.format in _ANIMATED:
-            return _video_frame(path, time_s)
-        _check_size(path, image.width, image.height)
+            return _animated_frame(image, path, time_s)
         codec, pix_fmt = (image.format or "").lower() or None, image.mode
         try:
             image = ImageOps.exif_transpose(image)
@@ -114,11 +123,23 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _check_size(path: Path, width: int, height: int) -> None:
-    if width > MAX_WIDTH or height > MAX_HEIGHT:
-        raise InputError(
-            f"{path}: {width}x{height} is larger than the {MAX_WIDTH}x{MAX_HEIGHT} limit"
-        )
+def _animated_frame(image: Image.Image, path: Path, time_s: float) -> Picture:
+    """The frame of an animated picture shown at ``time_s``, by its frames' durations."""
+    start_ms = 0.0
+    for index in range(image.n_frames):
+        image.seek(index)
+        duration = float(image.info.get("duration") or 100)  # ms; browsers show 0 as 100
+        if time_s * 1000 < start_ms + duration:
+            try:
+                rgb = np.asarray(_to_rgb(image), dtype=np.uint8)
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise InputError(f"cannot decode {path}: {exc}") from exc
+            codec = (image.format or "").lower() or None
+            return Picture(np.ascontiguousarray(rgb), path, time_s, False, codec, image.mode)
+        start_ms += duration
+    raise InputError(
+        f"{path}: no frame at or after {time_s:g} s (it is {start_ms / 1000:.2f} s long)"
+    )
 
 
 def _video_frame(path: Path, time_s: float) -> Picture:
