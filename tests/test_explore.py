@@ -28,6 +28,8 @@ from media import synthetic_frame
 from vidquant.cli import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 from vidquant.errors import OutputError, SettingsError
 from vidquant.explore import Explorer
+from vidquant.explore_cache import Gate, Skipped
+from vidquant.io.probe import probe_stream_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_HINT = (
@@ -113,6 +115,29 @@ def get_json(explorer: Explorer, path: str, status: int = 200) -> dict:
     return json.loads(body)
 
 
+def wait_until(condition, what: str) -> None:
+    """Poll ``condition()`` until true; fail naming ``what`` after 20 s."""
+    deadline = time.monotonic() + 20
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.01)
+
+
+def blocked_compute(explorer: Explorer) -> tuple[threading.Event, threading.Event]:
+    """Make ``explorer``'s quantisations wait: (started, release) events."""
+    started, release = threading.Event(), threading.Event()
+    compute = explorer._compute
+
+    def blocked(*key: object) -> object:
+        started.set()
+        assert release.wait(30)
+        return compute(*key)
+
+    explorer._compute = blocked  # type: ignore[method-assign]
+    return started, release
+
+
 def port_is_closed(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
@@ -160,6 +185,10 @@ def test_video_frames_are_picked_by_time(serve, clip: Path) -> None:
     last = get_json(explorer, f"/api/quantize?k=8&t={source['duration_s']}")
     assert (first["frame"], fifth["frame"], last["frame"]) == (0, 5, 23)
     assert fifth["method"] == "kmeans" and fifth["time_s"] == pytest.approx(5 / 12)
+    # against the video stream's mean bytes per frame: no audio, no container
+    video_bytes = probe_stream_bytes(clip).video_bytes
+    assert first["source_bytes"] == round(video_bytes / 24)
+    assert first["ratio_source"] == pytest.approx(video_bytes / 24 / first["png_bytes"])
     pictures = [fetch(explorer.url + f["original_url"].lstrip("/"))[2] for f in (first, last)]
     assert pictures[0] != pictures[1]
     assert get_json(explorer, "/api/quantize?k=8&t=2.5", 400)["error"].startswith("t must be")
@@ -271,6 +300,101 @@ def test_requests_for_another_host_name_are_refused(photo_explorer: Explorer) ->
     assert fetch(explorer.url + "api/source", {"Host": f"localhost:{port}"})[0] == 200
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Sec-Fetch-Site": "same-site"}, 403),
+        ({"Origin": "http://attacker.example"}, 403),
+        ({"Origin": "null"}, 403),
+        ({"Sec-Fetch-Site": "same-origin", "Origin": "{own}"}, 200),
+        ({"Sec-Fetch-Site": "none"}, 200),
+        ({}, 200),  # curl and other clients that are no browser
+    ],
+)
+def test_requests_from_other_sites_are_refused(
+    photo_explorer: Explorer, headers: dict[str, str], status: int
+) -> None:
+    explorer = photo_explorer
+    headers = {name: value.format(own=explorer.url.rstrip("/")) for name, value in headers.items()}
+    before = explorer.stats
+    code, _, body = fetch(explorer.url + "img/quantized?k=77&method=random", headers)
+    assert code == status
+    if status == 403:
+        assert "refused a request from" in json.loads(body)["error"]
+        assert explorer.stats == before  # no work done for it
+
+
+def test_a_busy_explorer_answers_503_rather_than_queue(serve, photo: Path) -> None:
+    explorer = serve(photo, prefetch=False, slots=1, queue=1)
+    started, release = blocked_compute(explorer)
+    answers: dict[int, tuple] = {}
+
+    def ask(k: int) -> None:
+        answers[k] = fetch(explorer.url + f"api/quantize?k={k}")
+
+    threads = [threading.Thread(target=ask, args=(k,)) for k in (3, 4)]
+    threads[0].start()
+    assert started.wait(30)  # k=3 holds the only slot
+    threads[1].start()
+    wait_until(lambda: explorer._gate.waiting == 1, "k=4 waits for the slot")
+    for path in ("api/quantize?k=5", "img/quantized?k=6", "img/original?t=0"):
+        code, headers, body = fetch(explorer.url + path)
+        assert (code, headers["Retry-After"]) == (503, "1"), path
+        assert json.loads(body)["error"].startswith("busy: 1 request already waiting"), body
+    assert explorer.stats.refused == 3 and explorer.stats.quantize_runs == 0
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert [answers[k][0] for k in (3, 4)] == [200, 200] and explorer.stats.quantize_runs == 2
+    assert get_json(explorer, "/api/quantize?k=5")["cached"] is False  # served once free
+
+
+def test_prefetch_never_takes_a_slot_a_request_waits_for(serve, photo: Path) -> None:
+    explorer = serve(photo, slots=1)
+    started, release = blocked_compute(explorer)
+    thread = threading.Thread(target=fetch, args=(explorer.url + "api/quantize?k=30",))
+    thread.start()
+    assert started.wait(30)  # the only slot is taken: the neighbours of k=10 are left out
+    explorer._want_neighbours(0, 0, 10, "minibatch")
+    wait_until(lambda: explorer.stats.prefetch_skipped == 2, "both prefetches skipped")
+    release.set()
+    thread.join(30)
+    wait_until(lambda: explorer.stats.prefetched == 2, "k=29 and k=31 prefetched once free")
+    assert explorer.stats.quantize_runs == 3
+
+    gate = Gate(2, 8)  # a free slot, but a request waits: not for the background
+    gate.waiting = 1
+    with pytest.raises(Skipped):
+        gate.run(lambda: 1, background=True)
+    gate.waiting = 0
+    assert gate.run(lambda: 1, background=True) == 1
+    one = Gate(1, 0)  # a computation inside another runs in its slot: no deadlock
+    assert one.run(lambda: one.run(lambda: 2)) == 2
+
+
+def test_a_failing_prefetch_is_logged_once_and_the_loop_goes_on(serve, photo: Path, caplog) -> None:
+    explorer = serve(photo)
+    compute = explorer._compute
+
+    def failing(source: int, index: int, k: int, method: str) -> object:
+        if k in (21, 31):
+            raise RuntimeError(f"a bug at k={k}")
+        return compute(source, index, k, method)
+
+    explorer._compute = failing  # type: ignore[method-assign]
+    with caplog.at_level("DEBUG", logger="vidquant.explore"):
+        get_json(explorer, "/api/quantize?k=20")
+        wait_until(lambda: explorer.stats.prefetched == 1, "k=19 prefetched after k=21 failed")
+        get_json(explorer, "/api/quantize?k=30")
+        wait_until(lambda: explorer.stats.prefetched == 2, "k=29 prefetched after k=31 failed")
+    failures = [r for r in caplog.records if r.getMessage().startswith("prefetch of")]
+    assert [(r.levelname, str(r.exc_info[1])) for r in failures] == [
+        ("WARNING", "a bug at k=21"),
+        ("DEBUG", "a bug at k=31"),
+    ]
+
+
 def test_results_are_cached_and_computed_once(serve, photo: Path) -> None:
     explorer = serve(photo, prefetch=False, cache_results=2)
     first = get_json(explorer, "/api/quantize?k=12&method=random")
@@ -319,8 +443,12 @@ def test_large_pictures_are_explored_on_a_preview(serve, photo: Path) -> None:
     assert source["preview"] is True
     assert (source["width"], source["height"]) == (80, 60)
     assert (source["source_width"], source["source_height"]) == (160, 120)
-    png = fetch(explorer.url + get_json(explorer, "/api/quantize?k=4")["quantized_url"][1:])[2]
+    figures = get_json(explorer, "/api/quantize?k=4")
+    png = fetch(explorer.url + figures["quantized_url"][1:])[2]
     assert Image.open(io.BytesIO(png)).size == (80, 60)
+    # the source file holds 4 times the pixels: no ratio against it
+    assert (figures["source_bytes"], figures["ratio_source"]) == (None, None)
+    assert figures["ratio_raw"] == pytest.approx(80 * 60 * 3 / len(png))
 
 
 def test_ports_loopback_and_stop(serve, photo: Path) -> None:
@@ -542,6 +670,7 @@ def test_page_time_picker_and_method_on_a_video(browser, serve, clip: Path) -> N
     assert text(browser, "time-value") == "24 / 24 · 1.92 s"
     assert pixels(browser, "original") != first
     assert "frame 24" in text(browser, "original-caption")
+    assert "the video stream's mean per frame" in text(browser, "source-size")
 
     browser.find_element("id", "prev-frame").click()
     wait_shown(browser, "0|16|22|minibatch")

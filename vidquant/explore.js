@@ -7,6 +7,9 @@
 //
 // With several sources the server reads each when it is first chosen (/api/source?s=N); one
 // that cannot be read shows its error in place of the pictures, and the others still work.
+//
+// A busy server answers 503 rather than queue the request: the page waits a moment and asks
+// again, for the setting wanted by then.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +24,24 @@ let busy = false;
 const keyOf = (w) => `${w.source}|${w.k}|${w.frame}|${w.method}`;
 const frameTime = (info, frame) => (info.kind === "video" ? frame / info.fps : 0);
 const grouped = (n) => n.toLocaleString("en-US").replace(/,/g, "\u202f");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A 503: the server had too many requests waiting; worth asking again after retryMs.
+class Busy extends Error {
+  constructor(message, retryMs) {
+    super(message);
+    this.retryMs = retryMs;
+  }
+}
+
+async function failure(response) {
+  const data = await response.json();
+  if (response.status === 503) {
+    const seconds = Number(response.headers.get("Retry-After")) || 1;
+    return new Busy(data.error, Math.min(seconds, 5) * 1000);
+  }
+  return new Error(data.error || response.statusText);
+}
 
 function bytes(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)} MB`;
@@ -38,7 +59,11 @@ function frameLabel(frame) {
   return `${frame + 1} / ${source.frames} · ${frameTime(source, frame).toFixed(2)} s`;
 }
 
-function preload(url) {
+// Fetched first for its status (an <img> hides a 503), then decoded from the browser's cache.
+async function preload(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw await failure(response);
+  await response.blob();
   const img = new Image();
   img.src = url;
   return img.decode();
@@ -52,9 +77,8 @@ function setStatus(text, isError = false) {
 
 async function getJson(url) {
   const response = await fetch(url);
-  const data = await response.json();
-  if (!response.ok) throw new Error(data.error || response.statusText);
-  return data;
+  if (!response.ok) throw await failure(response);
+  return response.json();
 }
 
 async function pump() {
@@ -80,11 +104,17 @@ async function pump() {
     const data = await getJson(`/api/quantize?${query}`);
     await Promise.all([preload(data.original_url), preload(data.quantized_url)]);
     await show(data, info);
+    shownKey = key;
     setStatus("");
   } catch (err) {
-    setStatus(`error: ${err.message}`, true);
+    if (err instanceof Busy) {
+      setStatus(`${err.message}; trying again…`);
+      await sleep(err.retryMs);
+    } else {
+      setStatus(`error: ${err.message}`, true);
+      shownKey = key; // a new setting tries again, this one does not loop
+    }
   } finally {
-    shownKey = key; // also after an error: a new setting tries again, this one does not loop
     busy = false;
     $("figures").classList.remove("stale");
     $("pictures").classList.remove("stale");
@@ -109,9 +139,16 @@ async function show(data, info) {
   $("psnr").textContent = data.psnr_db === null ? "∞ (identical)" : `${data.psnr_db.toFixed(2)} dB`;
   $("size").textContent = bytes(data.png_bytes);
   $("ratio").textContent = `${compared(data.ratio_raw)} than ${bytes(data.raw_bytes)}`;
-  const what = info.kind === "video" ? " (the clip's mean per frame)" : "";
-  $("source-size").textContent =
-    `${compared(data.ratio_source)} than ${bytes(data.source_bytes)}${what}`;
+  if (data.ratio_source !== null) {
+    const what = info.kind === "video" ? " (the video stream's mean per frame)" : "";
+    $("source-size").textContent =
+      `${compared(data.ratio_source)} than ${bytes(data.source_bytes)}${what}`;
+  } else if (info.preview) {
+    $("source-size").textContent =
+      `n/a: the figures are for the ${data.width}×${data.height} preview`;
+  } else {
+    $("source-size").textContent = "n/a: the video stream's size is unknown";
+  }
   const total = data.fit_ms + data.assign_ms;
   $("compute-time").textContent =
     `${total.toFixed(0)} ms (fit ${data.fit_ms.toFixed(0)} + assign ${data.assign_ms.toFixed(0)})` +
@@ -203,16 +240,23 @@ async function selectSource(index) {
   source = null;
   if (!opened.has(index)) {
     setStatus(`opening ${entry.name}…`);
-    try {
-      opened.set(index, await getJson(`/api/source?s=${index}`));
-    } catch (err) {
-      if (err instanceof TypeError) { // no answer at all (the server stopped): not kept
-        setStatus(`error: cannot reach the explorer: ${err.message}`, true);
-        return;
+    while (!opened.has(index)) {
+      try {
+        opened.set(index, await getJson(`/api/source?s=${index}`));
+      } catch (err) {
+        if (err instanceof TypeError) { // no answer at all (the server stopped): not kept
+          setStatus(`error: cannot reach the explorer: ${err.message}`, true);
+          return;
+        }
+        if (!(err instanceof Busy)) {
+          opened.set(index, err);
+        } else if (wanted.source === index) { // busy: not kept; asked again while wanted
+          setStatus(`${err.message}; trying again…`);
+          await sleep(err.retryMs);
+        }
       }
-      opened.set(index, err);
+      if (wanted.source !== index) return; // another source was chosen meanwhile
     }
-    if (wanted.source !== index) return; // another source was chosen meanwhile
   }
   const info = opened.get(index);
   if (info instanceof Error) {

@@ -26,9 +26,12 @@ is a source's index in :attr:`Explorer.files`, 0 when not given):
 Sources are opened lazily, when first asked for (a folder of 200 photos starts at once), and
 kept open: a small record each. Results are kept in bounded least-recently-used caches shared
 by all sources (decoded frames by source and frame, results by source, frame, k and method),
-and a result is computed once even when several requests ask for it at the same time. After
-each result the neighbouring k values are computed in the background, so that stepping the
-slider by one shows a ready answer.
+and a result is computed once even when several requests ask for it at the same time. All
+the reading and quantising goes through one gate: at most ``slots`` computations at a time,
+and at most ``queue`` requests waiting for one; a request beyond those is turned away (503,
+"busy") rather than queued, so a flood of distinct settings cannot take the computer's memory
+and cores. After each result the neighbouring k values are computed in the background, so that
+stepping the slider by one shows a ready answer, but only in a slot nobody waits for.
 """
 
 from __future__ import annotations
@@ -37,23 +40,23 @@ import logging
 import math
 import secrets
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
 from .errors import InputError, SettingsError
-from .explore_http import HOST, K_MAX, K_MIN, LocalService, load_assets
+from .explore_cache import Gate, Lru, Skipped
+from .explore_http import HOST, K_MAX, K_MIN, Busy, LocalService, load_assets
 from .io.image import read_picture, rgb_png
-from .io.probe import check_input_file
+from .io.probe import check_input_file, probe_stream_bytes
 from .metrics import unique_colours
 from .still import check_k, check_method, quantize_image
 
-__all__ = ["HOST", "ExploreStats", "Explorer", "Result", "SourceFile", "SourceInfo"]
+__all__ = ["HOST", "Busy", "ExploreStats", "Explorer", "Result", "SourceFile", "SourceInfo"]
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,9 @@ class SourceInfo:
         Number of frames that can be picked (1 for a still).
     duration_s
         Length of a video, seconds; None for a still.
+    video_bytes
+        Payload bytes of a video's video stream (no audio, no container), or None for a still
+        or when the packets could not be counted.
     """
 
     kind: str
@@ -133,6 +139,7 @@ class SourceInfo:
     fps: float | None
     frames: int
     duration_s: float | None
+    video_bytes: int | None = None
 
     @property
     def preview(self) -> bool:
@@ -205,59 +212,18 @@ class ExploreStats:
         Requests answered from the result cache.
     prefetched
         Results computed in the background for neighbouring k values.
+    refused
+        Requests turned away because too many were already waiting for a computing slot.
+    prefetch_skipped
+        Background computations left out because no slot was free for them.
     """
 
     frames_read: int
     quantize_runs: int
     result_hits: int
     prefetched: int
-
-
-class _Lru:
-    """A bounded least-recently-used cache that computes each missing value once, even when
-    several threads ask for it together: the first computes, the others wait for its value."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._computing: dict[Hashable, threading.Lock] = {}
-
-    def __contains__(self, key: Hashable) -> bool:
-        with self._lock:
-            return key in self._items
-
-    def peek(self, key: Hashable) -> Any:
-        """The value for ``key``, or None; its place in the order is left as it is."""
-        with self._lock:
-            return self._items.get(key)
-
-    def put(self, key: Hashable, value: object) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-
-    def get(self, key: Hashable, compute: Callable[[], V]) -> tuple[V, bool]:
-        """The value for ``key`` and whether it was cached; ``compute`` makes a missing one."""
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key], True
-            key_lock = self._computing.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._items:  # computed by the thread this one waited for
-                    self._items.move_to_end(key)
-                    return self._items[key], True
-            try:
-                value = compute()
-                self.put(key, value)  # before the key's lock goes: a newcomer finds the value
-            finally:
-                with self._lock:
-                    self._computing.pop(key, None)
-            return value, False
+    refused: int
+    prefetch_skipped: int
 
 
 def _scaled(rgb: np.ndarray, long_side_px: int) -> np.ndarray:
@@ -328,6 +294,10 @@ class Explorer(LocalService):
         How many results (figures and indexed PNG) to keep, over all sources.
     preview_px
         Longest side of the pictures quantised; larger sources are scaled down to it.
+    slots
+        How many computations (frame reads, quantisations) may run at a time.
+    queue
+        How many requests may wait for a computing slot; one more is answered 503 (busy).
 
     Raises
     ------
@@ -357,6 +327,8 @@ class Explorer(LocalService):
         prefetch: bool = True,
         cache_results: int = 64,
         preview_px: int = PREVIEW_PX,
+        slots: int = 2,
+        queue: int = 8,
     ) -> None:
         check_k(k)
         check_method(method)
@@ -369,19 +341,21 @@ class Explorer(LocalService):
         files, self.skipped = _find_sources(named)
         self.files: tuple[SourceFile, ...] = tuple(files)
         """The sources, in the order the page lists them."""
-        self._infos = _Lru(len(self.files))  # SourceInfo, or why it cannot be read: all kept
-        self._frames = _Lru(_FRAME_CACHE)
-        self._originals = _Lru(_ORIGINAL_CACHE)
-        self._results = _Lru(cache_results)
+        self._infos = Lru(len(self.files))  # SourceInfo, or why it cannot be read: all kept
+        self._frames = Lru(_FRAME_CACHE)
+        self._originals = Lru(_ORIGINAL_CACHE)
+        self._results = Lru(cache_results)
+        self._gate = Gate(slots, queue)
+        self._counts = {name: 0 for name in ExploreStats.__dataclass_fields__}
+        self._count_lock = threading.Lock()
         if len(self.files) == 1:
             self.info(0)  # as `vidquant image` does: a file that is no picture stops here
         # One per explorer: an image URL's content is fixed for one explorer, not across the
         # explorers that later runs may serve on the same port.
         self.etag = f'"{secrets.token_hex(8)}"'
         self._assets = load_assets()
-        self._counts = {name: 0 for name in ExploreStats.__dataclass_fields__}
-        self._count_lock = threading.Lock()
         self._prefetch = prefetch
+        self._prefetch_failed = False  # said once at WARNING, then at DEBUG
         self._prefetch_wanted: list[tuple[int, int, int, str]] = []
         self._prefetch_cv = threading.Condition()
 
@@ -394,6 +368,8 @@ class Explorer(LocalService):
         ------
         InputError
             The source cannot be read (the same message each time: it is read only once).
+        Busy
+            Too many requests already wait for a computing slot.
         """
 
         def open_source() -> SourceInfo | str:
@@ -405,7 +381,7 @@ class Explorer(LocalService):
                 log.warning("%s", exc)
                 return str(exc)  # kept: a broken file is not decoded again at each request
 
-        info = self._infos.get(source, open_source)[0]
+        info = self._infos.get(source, lambda: self._gated(open_source))[0]
         if isinstance(info, str):
             raise InputError(info)
         return info
@@ -423,7 +399,7 @@ class Explorer(LocalService):
         self._frames.put((source, 0), _Frame(rgb, unique_colours(rgb)))
         src_h, src_w, _ = first.rgb.shape
         h, w, _ = rgb.shape
-        fps = frames = duration = None
+        fps = frames = duration = video_bytes = None
         if first.time_s is not None:
             from .io.reader import VideoReader  # PyAV only for a video
 
@@ -436,6 +412,11 @@ class Explorer(LocalService):
                 duration = frames / fps if frames else None
             if not frames:
                 log.warning("%s: the container gives no length: only the first frame", path)
+            try:
+                # The video stream's own bytes: the file's size holds audio and container too.
+                video_bytes = probe_stream_bytes(path).video_bytes
+            except InputError as exc:  # the frames read: only that figure is lost
+                log.warning("%s: cannot count the video stream's bytes: %s", path, exc)
         try:
             file_bytes = path.stat().st_size
         except OSError as exc:
@@ -451,7 +432,15 @@ class Explorer(LocalService):
             fps=fps,
             frames=max(1, frames or 1),
             duration_s=duration,
+            video_bytes=video_bytes,
         )
+
+    def _gated(self, compute: Callable[[], V]) -> V:
+        try:
+            return self._gate.run(compute)
+        except Busy:
+            self._count("refused")
+            raise
 
     def _count(self, name: str) -> None:
         with self._count_lock:
@@ -473,7 +462,7 @@ class Explorer(LocalService):
             self._count("frames_read")
             return _Frame(rgb, unique_colours(rgb))
 
-        return self._frames.get((source, index), read)[0]
+        return self._frames.get((source, index), lambda: self._gated(read))[0]
 
     def original_png(self, source: int, index: int) -> bytes:
         """Frame ``index`` (0 for a still) of source ``source`` as a true-colour PNG, at the
@@ -483,9 +472,13 @@ class Explorer(LocalService):
         ------
         InputError
             The frame cannot be read.
+        Busy
+            Too many requests already wait for a computing slot.
         """
         key = (source, index)
-        return self._originals.get(key, lambda: rgb_png(self._frame(*key).rgb))[0]
+        return self._originals.get(
+            key, lambda: self._gated(lambda: rgb_png(self._frame(*key).rgb))
+        )[0]
 
     def result(self, source: int, index: int, k: int, method: str) -> tuple[Result, bool]:
         """Frame ``index`` of source ``source`` quantised to ``k`` colours by ``method``, and
@@ -497,11 +490,13 @@ class Explorer(LocalService):
             ``k`` or ``method`` out of range.
         InputError
             The frame cannot be read.
+        Busy
+            Too many requests already wait for a computing slot.
         """
         check_k(k)
         check_method(method)
         key = (source, index, k, method)
-        result, cached = self._results.get(key, lambda: self._compute(*key))
+        result, cached = self._results.get(key, lambda: self._gated(lambda: self._compute(*key)))
         if cached:
             self._count("result_hits")
         self._want_neighbours(source, index, k, method)
@@ -547,12 +542,25 @@ class Explorer(LocalService):
                     return
                 key = self._prefetch_wanted.pop(0)
             try:
-                _, cached = self._results.get(key, lambda key=key: self._compute(*key))
+                _, cached = self._results.get(key, lambda key=key: self._prefetch_one(key))
+            except Skipped:
+                self._count("prefetch_skipped")
+                continue
             except InputError as exc:  # the page will get the same error if it asks
                 log.debug("prefetch of %s failed: %s", key, exc)
                 continue
+            except Exception:  # noqa: BLE001
+                # The background worker's last line of defence: a bug here must not end the
+                # thread, which would silently stop every later prefetch.
+                level = logging.DEBUG if self._prefetch_failed else logging.WARNING
+                self._prefetch_failed = True
+                log.log(level, "prefetch of %s failed", key, exc_info=True)
+                continue
             if not cached:
                 self._count("prefetched")
+
+    def _prefetch_one(self, key: tuple[int, int, int, str]) -> Result:
+        return self._gate.run(lambda: self._compute(*key), background=True)
 
     # -- serving: the rest is LocalService's ----------------------------------------------
 

@@ -3,6 +3,8 @@
 :class:`~vidquant.explore.Explorer` owns the sources, the caches and the computing; this module
 serves it (:class:`LocalService`) and turns requests into calls on it. Every query parameter is
 checked here, and a bad request gets a status and a one-line JSON error, never a traceback.
+A busy explorer answers 503 with ``Retry-After``; a request another web site's page makes the
+browser send is refused (403).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .errors import InputError, OutputError, SettingsError
+from .errors import InputError, OutputError, SettingsError, VidquantError
 from .still import METHODS
 
 if TYPE_CHECKING:
@@ -28,6 +30,14 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"  # loopback only: the page shows the user's pictures to whoever connects
 K_MIN, K_MAX = 2, 256
+RETRY_AFTER_S = 1  # what a busy explorer asks a client to wait before asking again
+# Sec-Fetch-Site values of requests that a page of this server, or no page at all (an address
+# typed or a bookmark; curl sends no header), made.
+_OWN_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+class Busy(VidquantError):
+    """Too many requests already wait for the explorer's computing slots: ask again later."""
 
 
 def load_assets() -> dict[str, tuple[bytes, str]]:
@@ -153,6 +163,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         try:
             self._check_host()
+            self._check_site()
             if url.path in explorer._assets:
                 _query(url.query, ())
                 body, content_type = explorer._assets[url.path]
@@ -181,6 +192,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise _Refused(HTTPStatus.NOT_FOUND, f"no such page: {url.path}")
         except _Refused as exc:
             self._send_json(exc.status, {"error": str(exc)})
+        except Busy as exc:  # not queued: the page asks again, for its latest setting by then
+            retry = {"Retry-After": str(RETRY_AFTER_S)}
+            self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)}, retry)
         except InputError as exc:  # not a picture, no frame at that time, or the file went away
             self._send_json(HTTPStatus.NOT_FOUND, {"error": str(exc)})
         except (BrokenPipeError, ConnectionResetError):
@@ -197,6 +211,21 @@ class Handler(BaseHTTPRequestHandler):
         if host is not None and host not in (f"{HOST}:{port}", f"localhost:{port}"):
             raise _Refused(HTTPStatus.FORBIDDEN, f"unexpected Host header {host!r}")
 
+    def _check_site(self) -> None:
+        # Any web page the user visits can make the browser ask this server for pictures (the
+        # Host is then right): it cannot read the answers, but it can burn the CPU. Browsers
+        # say where a request comes from; clients that are no browser say nothing.
+        site = self.headers.get("Sec-Fetch-Site")
+        if site is not None and site not in _OWN_FETCH_SITES:
+            raise _Refused(HTTPStatus.FORBIDDEN, f"refused a request from another site ({site})")
+        origin = self.headers.get("Origin")
+        port = self.server.server_address[1]
+        if origin is not None and origin not in (
+            f"http://{HOST}:{port}",
+            f"http://localhost:{port}",
+        ):
+            raise _Refused(HTTPStatus.FORBIDDEN, f"refused a request from origin {origin!r}")
+
     def _not_modified(self) -> bool:
         """Answer 304 when the browser holds this URL from this server (no work needed)."""
         if self.headers.get("If-None-Match") != self.server.explorer.etag:
@@ -210,14 +239,25 @@ class Handler(BaseHTTPRequestHandler):
     def _send_png(self, body: bytes) -> None:
         self._send(HTTPStatus.OK, body, "image/png", cache="no-cache", etag=True)
 
-    def _send_json(self, status: HTTPStatus, payload: dict[str, object]) -> None:
+    def _send_json(
+        self, status: HTTPStatus, payload: dict[str, object], headers: dict[str, str] | None = None
+    ) -> None:
         body = json.dumps(payload, allow_nan=False).encode()
-        self._send(status, body, "application/json", cache="no-store")
+        self._send(status, body, "application/json", cache="no-store", headers=headers)
 
     def _send(
-        self, status: HTTPStatus, body: bytes, content_type: str, *, cache: str, etag: bool = False
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        content_type: str,
+        *,
+        cache: str,
+        etag: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", cache)
@@ -276,9 +316,15 @@ def _sources_json(explorer: Explorer) -> dict[str, object]:
 
 def _result_json(s: SourceInfo, r: Result, cached: bool) -> dict[str, object]:
     raw_bytes = s.width * s.height * 3
-    # A still's own file against the PNG; a video's file holds every frame: its mean per frame
-    # is the fair figure (though inter-coded frames are far smaller than the mean).
-    source_bytes = s.file_bytes / s.frames
+    # A still's own file against the PNG; a video's file holds every frame and its audio: its
+    # video stream's mean per frame is the fair figure (though inter-coded frames are far
+    # smaller than the mean). None for a preview, whose PNG is of far fewer pixels than the
+    # source, and for a video whose stream could not be measured.
+    source_bytes: float | None = None
+    if not s.preview:
+        source_bytes = s.file_bytes if s.kind == "image" else s.video_bytes
+    if source_bytes is not None:
+        source_bytes /= s.frames
     t = f"{r.time_s:.6f}"
     return {
         "source": r.source,
@@ -293,9 +339,9 @@ def _result_json(s: SourceInfo, r: Result, cached: bool) -> dict[str, object]:
         "colours_after": r.colours_after,
         "png_bytes": len(r.png),
         "raw_bytes": raw_bytes,
-        "source_bytes": round(source_bytes),
+        "source_bytes": None if source_bytes is None else round(source_bytes),
         "ratio_raw": raw_bytes / len(r.png),
-        "ratio_source": source_bytes / len(r.png),
+        "ratio_source": None if source_bytes is None else source_bytes / len(r.png),
         "fit_ms": r.fit_s * 1000,
         "assign_ms": r.assign_s * 1000,
         "cached": cached,
