@@ -53,7 +53,6 @@ from .explore_cache import Gate, Lru, Skipped
 from .explore_http import HOST, K_MAX, K_MIN, Busy, LocalService, load_assets
 from .io.image import read_picture, rgb_png
 from .io.probe import check_input_file, probe_stream_bytes
-from .metrics import unique_colours
 from .still import check_k, check_method, quantize_image
 
 __all__ = ["HOST", "Busy", "ExploreStats", "Explorer", "Result", "SourceFile", "SourceInfo"]
@@ -155,12 +154,6 @@ class SourceInfo:
         if not self.fps:
             return 0
         return min(self.frames - 1, math.floor(time_s * self.fps + _SNAP_FRAMES))
-
-
-@dataclass(frozen=True, eq=False)
-class _Frame:
-    rgb: np.ndarray  # (height, width, 3) uint8, the preview size
-    colours: int  # distinct colours in rgb
 
 
 @dataclass(frozen=True, eq=False)
@@ -396,7 +389,7 @@ class Explorer(LocalService):
         path = self.files[source].path
         first = read_picture(path)
         rgb = _scaled(first.rgb, self._preview_px)
-        self._frames.put((source, 0), _Frame(rgb, unique_colours(rgb)))
+        self._frames.put((source, 0), rgb)
         src_h, src_w, _ = first.rgb.shape
         h, w, _ = rgb.shape
         fps = frames = duration = video_bytes = None
@@ -452,15 +445,17 @@ class Explorer(LocalService):
         with self._count_lock:
             return ExploreStats(**self._counts)
 
-    def _frame(self, source: int, index: int) -> _Frame:
-        def read() -> _Frame:
+    def _frame(self, source: int, index: int) -> np.ndarray:
+        """The frame's pixels at the preview size, (height, width, 3) uint8."""
+
+        def read() -> np.ndarray:
             info = self.info(source)
             # The middle of the frame's interval on the nominal grid: its start, rounded, could
             # fall a hair before it and give the frame before.
             time_s = (index + 0.5) / info.fps if info.fps else 0.0
             rgb = _scaled(read_picture(info.path, time_s=time_s).rgb, self._preview_px)
             self._count("frames_read")
-            return _Frame(rgb, unique_colours(rgb))
+            return rgb
 
         return self._frames.get((source, index), lambda: self._gated(read))[0]
 
@@ -476,9 +471,7 @@ class Explorer(LocalService):
             Too many requests already wait for a computing slot.
         """
         key = (source, index)
-        return self._originals.get(
-            key, lambda: self._gated(lambda: rgb_png(self._frame(*key).rgb))
-        )[0]
+        return self._originals.get(key, lambda: self._gated(lambda: rgb_png(self._frame(*key))))[0]
 
     def result(self, source: int, index: int, k: int, method: str) -> tuple[Result, bool]:
         """Frame ``index`` of source ``source`` quantised to ``k`` colours by ``method``, and
@@ -503,10 +496,7 @@ class Explorer(LocalService):
         return result, cached
 
     def _compute(self, source: int, index: int, k: int, method: str) -> Result:
-        frame = self._frame(source, index)
-        q = quantize_image(
-            frame.rgb, k, method=method, seed=self.seed, colours_before=frame.colours
-        )
+        q = quantize_image(self._frame(source, index), k, method=method, seed=self.seed)
         self._count("quantize_runs")
         return Result(
             source=source,

@@ -28,9 +28,10 @@ from .codec.labels import LabelEncoder
 from .errors import SettingsError
 from .fileutil import atomic_path, check_output
 from .io.image import Picture, indexed_png, read_picture, write_bytes
-from .metrics import psnr, unique_colours
+from .metrics import psnr
 from .palette import METHODS, fit_palette
 from .quantize import distinct_colours, nearest_entries
+from .settings import check_int
 
 __all__ = [
     "METHODS",
@@ -100,9 +101,8 @@ def check_method(method: str) -> None:
 
 
 def check_k(k: int) -> None:
-    """Raise :class:`SettingsError` unless ``k`` is 2..256."""
-    if not 2 <= k <= 256:
-        raise SettingsError(f"k must be 2..256, got {k}", setting="k")
+    """Raise :class:`SettingsError` unless ``k`` is an integer 2..256."""
+    check_int("k", k, 2, 256)
 
 
 def quantize_image(
@@ -111,7 +111,6 @@ def quantize_image(
     *,
     method: str = "minibatch",
     seed: int = 0,
-    colours_before: int | None = None,
 ) -> Quantized:
     """Quantise a picture to at most ``k`` colours.
 
@@ -125,8 +124,6 @@ def quantize_image(
         How the palette is found; see :func:`vidquant.palette.fit_palette`.
     seed
         The same seed gives the same palette.
-    colours_before
-        The picture's distinct colour count, when the caller already knows it.
 
     Raises
     ------
@@ -142,7 +139,8 @@ def quantize_image(
     if method in _K_MEANS and len(palette) == k:
         palette = _lloyd(colours, counts, palette, passes=LLOYD_PASSES)
     t1 = time.perf_counter()
-    labels = nearest_entries(colours, palette)[inverse].reshape(rgb.shape[:2])
+    nearest = nearest_entries(colours, palette)
+    labels = nearest[inverse].reshape(rgb.shape[:2])
     t2 = time.perf_counter()
     out = palette[labels]
     return Quantized(
@@ -151,8 +149,8 @@ def quantize_image(
         palette=palette,
         labels=labels,
         psnr_db=psnr(rgb, out),
-        colours_before=unique_colours(rgb) if colours_before is None else colours_before,
-        colours_after=unique_colours(out),
+        colours_before=len(colours),
+        colours_after=len(np.unique(nearest)),  # palette entries are distinct colours
         fit_s=t1 - t0,
         assign_s=t2 - t1,
     )
@@ -192,8 +190,7 @@ def compare_methods(
     rgb: np.ndarray, k: int, *, methods: Iterable[str] = METHODS, seed: int = 0
 ) -> list[Quantized]:
     """:func:`quantize_image` with each method, in the order given."""
-    before = unique_colours(rgb)
-    return [quantize_image(rgb, k, method=m, seed=seed, colours_before=before) for m in methods]
+    return [quantize_image(rgb, k, method=m, seed=seed) for m in methods]
 
 
 def write_still_vq(
