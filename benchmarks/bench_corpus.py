@@ -264,8 +264,8 @@ class Quality:
 
 def measure(clip: Path, open_test: Any, n_test: int) -> dict[str, Any]:
     """Quality of a decoded file against ``clip``: pairs by order when the frame counts match,
-    else by display time (:class:`vidquant.compare.TimePairing`)."""
-    from vidquant.compare import TimePairing
+    else by display time (:class:`vidquant.apps.compare.TimePairing`)."""
+    from vidquant.apps.compare import TimePairing
     from vidquant.io.reader import VideoReader
 
     q = Quality()

@@ -53,9 +53,9 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import bench_codec  # noqa: E402  (machine facts)
 
+from vidquant.apps.still import METHODS, quantize_image  # noqa: E402
 from vidquant.io.image import read_picture, rgb_png  # noqa: E402
 from vidquant.metrics import psnr, unique_colours  # noqa: E402
-from vidquant.still import METHODS, quantize_image  # noqa: E402
 
 try:
     import imagequant

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from vidquant.cli import app
+from vidquant.cli.main import app
 
 runner = CliRunner()
 

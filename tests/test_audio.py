@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from media import synthetic_frame
+from vidquant.apps.info import describe
 from vidquant.codec import format as fmt
 from vidquant.codec.container import (
     AudioHeader,
@@ -25,7 +26,6 @@ from vidquant.decoder import open_vq
 from vidquant.encoder import encode_file
 from vidquant.errors import FormatError, SettingsError
 from vidquant.export import decode_file
-from vidquant.info import describe
 from vidquant.settings import EncodeSettings
 
 RATE = 48_000

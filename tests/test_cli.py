@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cliutil import invoke, one_line_error
-from vidquant.cli import EXIT_FORMAT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
+from vidquant.cli.common import EXIT_FORMAT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 
 
 def test_encode_info_decode(clip: Path, tmp_path: Path) -> None:

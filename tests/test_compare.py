@@ -12,12 +12,12 @@ import cv2
 import numpy as np
 import pytest
 
-import vidquant.cli_compare  # noqa: F401 - registers the compare command
+import vidquant.cli.compare  # noqa: F401 - registers the compare command
 from cliutil import invoke
 from media import make_clip, synthetic_frame
-from vidquant import compare as cmp
 from vidquant import metrics
-from vidquant.cli import EXIT_USAGE
+from vidquant.apps import compare as cmp
+from vidquant.cli.common import EXIT_USAGE
 from vidquant.decoder import open_vq
 from vidquant.encoder import encode_file
 from vidquant.errors import SettingsError

@@ -26,10 +26,10 @@ from PIL import Image
 
 from cliutil import invoke, one_line_error
 from media import synthetic_frame
-from vidquant.cli import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
+from vidquant.apps.explore import Explorer
+from vidquant.apps.explore.cache import Gate, Skipped
+from vidquant.cli.common import EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
 from vidquant.errors import OutputError, SettingsError
-from vidquant.explore import Explorer
-from vidquant.explore_cache import Gate, Skipped
 from vidquant.io.probe import probe_stream_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -277,7 +277,7 @@ def test_sources_are_opened_when_asked_each_with_its_figures(
 
 
 def test_a_folder_gives_its_pictures_and_videos(serve, folder: Path, photo: Path, caplog) -> None:
-    with caplog.at_level("WARNING", logger="vidquant.explore"):
+    with caplog.at_level("WARNING", logger="vidquant.apps.explore"):
         explorer = serve([folder, photo], prefetch=False)
     names = [f.path.name for f in explorer.files]
     assert names == ["a.PNG", "b.png", "c.png", "d.mp4", "photo.png"]  # by name, then the file
@@ -384,7 +384,7 @@ def test_a_failing_prefetch_is_logged_once_and_the_loop_goes_on(serve, photo: Pa
         return compute(source, index, k, method)
 
     explorer._compute = failing  # type: ignore[method-assign]
-    with caplog.at_level("DEBUG", logger="vidquant.explore"):
+    with caplog.at_level("DEBUG", logger="vidquant.apps.explore"):
         get_json(explorer, "/api/quantize?k=20")
         wait_until(lambda: explorer.stats.prefetched == 1, "k=19 prefetched after k=21 failed")
         get_json(explorer, "/api/quantize?k=30")

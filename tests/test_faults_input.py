@@ -29,7 +29,7 @@ from faultmedia import (
     write_video,
 )
 from media import make_clip, synthetic_frame
-from vidquant.cli import EXIT_INPUT
+from vidquant.cli.common import EXIT_INPUT
 from vidquant.decoder import open_vq
 from vidquant.frames import Frame
 from vidquant.io.reader import VideoReader

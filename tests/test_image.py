@@ -11,14 +11,14 @@ from PIL import Image
 
 from cliutil import invoke, one_line_error
 from media import synthetic_frame
-from vidquant import still
+from vidquant.apps import still
+from vidquant.apps.still import compare_methods, quantize_file, quantize_image
 from vidquant.decoder import open_vq
 from vidquant.errors import InputError, SettingsError
 from vidquant.io.image import indexed_png, read_picture
 from vidquant.metrics import psnr, unique_colours
 from vidquant.palette import METHODS, fit_palette
 from vidquant.quantize import distinct_colours, nearest_entries, nearest_labels
-from vidquant.still import compare_methods, quantize_file, quantize_image
 
 ROOT = Path(__file__).resolve().parent.parent
 CHINA = ROOT / "sample_media" / "china.jpg"

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import vidquant.cli_inspect  # noqa: F401 - registers the inspect command
+import vidquant.cli.inspect  # noqa: F401 - registers the inspect command
 from cliutil import invoke, one_line_error
-from vidquant import inspection, metrics
-from vidquant.cli import EXIT_FORMAT, EXIT_OUTPUT, EXIT_USAGE
+from vidquant import metrics
+from vidquant.apps import inspect as inspection
+from vidquant.apps.inspect import inspect_file, read_palette_timeline
+from vidquant.cli.common import EXIT_FORMAT, EXIT_OUTPUT, EXIT_USAGE
 from vidquant.decoder import open_vq
 from vidquant.encoder import encode_file
 from vidquant.errors import SettingsError
-from vidquant.inspection import inspect_file, read_palette_timeline
 from vidquant.io.reader import VideoReader
 from vidquant.settings import EncodeSettings
 

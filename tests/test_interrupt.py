@@ -40,7 +40,7 @@ SLOW_CLI = textwrap.dedent(
             time.sleep(delay)
             return _write(self, frame)
         cls.write = slow_write
-    from vidquant.cli import main
+    from vidquant.cli.main import main
     sys.argv[0] = "vidquant"
     main()
     """

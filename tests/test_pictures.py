@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from vidquant import pictures
+from vidquant.apps import pictures
 from vidquant.errors import OutputError
 
 # Saturated colours that neither the background, the 3-D panes nor the text use.

@@ -21,15 +21,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import vidquant.cli_play  # noqa: F401 - registers `play` on the app
+import vidquant.cli.play  # noqa: F401 - registers `play` on the app
 from media import make_clip
-from vidquant.cli import EXIT_OK, EXIT_USAGE, app
-from vidquant.decoder import open_vq
-from vidquant.encoder import encode_file
-from vidquant.errors import InputError
-from vidquant.io.reader import VideoReader
-from vidquant.metrics import psnr
-from vidquant.play import (
+from vidquant.apps.play import (
     KEY_ACTIONS,
     Action,
     DisplayError,
@@ -44,6 +38,13 @@ from vidquant.play import (
     format_psnr,
     is_vq_file,
 )
+from vidquant.cli.common import EXIT_OK, EXIT_USAGE
+from vidquant.cli.main import app
+from vidquant.decoder import open_vq
+from vidquant.encoder import encode_file
+from vidquant.errors import InputError
+from vidquant.io.reader import VideoReader
+from vidquant.metrics import psnr
 from vidquant.settings import EncodeSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -426,12 +427,12 @@ def test_opencv_loads_before_pyav() -> None:
     # PyAV's wheels bundle a libxcb; once it is loaded, a Qt highgui window freezes the process
     # for good (PyAV-Org/PyAV#978, opencv/opencv#29195). The command line must load OpenCV
     # first, whatever its other commands import. sys.modules keeps the import order.
-    code = "import sys, vidquant.cli, vidquant.cli_play; m = list(sys.modules); "
+    code = "import sys, vidquant.cli.main, vidquant.apps.play; m = list(sys.modules); "
     code += "print(m.index('cv2') < m.index('av') if 'av' in m else True)"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "True", (
-        "vidquant.cli loads PyAV before OpenCV, so `vidquant play` windows would freeze: "
+        "vidquant play loads PyAV before OpenCV, so `vidquant play` windows would freeze: "
         "import cv2 first (e.g. `import cv2` at the top of vidquant/io/__init__.py)" + out.stderr
     )
 
@@ -442,7 +443,7 @@ class PlayProcess:
     def __init__(self, display: str, *args: str) -> None:
         env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT))
         env.pop("WAYLAND_DISPLAY", None)
-        code = "import vidquant.cli_play; from vidquant.cli import main; main()"
+        code = "from vidquant.cli.main import main; main()"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code, "play", *args, "--debug"],
             env=env,

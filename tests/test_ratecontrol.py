@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from media import make_clip
-from vidquant.cli import EXIT_USAGE, app, parse_size
+from vidquant.cli.common import EXIT_USAGE, parse_size
+from vidquant.cli.main import app
 from vidquant.encoder import encode_file
 from vidquant.errors import SettingsError
 from vidquant.ratecontrol import _ladder, plan_rate

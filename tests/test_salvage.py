@@ -16,7 +16,7 @@ import pytest
 import zstandard
 from typer.testing import CliRunner
 
-from vidquant.cli import app
+from vidquant.cli.main import app
 from vidquant.codec import format as fmt
 from vidquant.decoder import VqDecoder
 from vidquant.encoder import encode_file

@@ -49,12 +49,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .decoder import VqDecoder, open_vq
-    from .encoder import EncodeReport, encode_file
-    from .errors import FormatError, InputError, OutputError, SettingsError, VidquantError
-    from .export import DecodeReport, decode_file
-    from .frames import Frame, PaletteFrame
-    from .settings import EncodeSettings, load_settings
+    from vidquant.decoder import VqDecoder, open_vq
+    from vidquant.encoder import EncodeReport, encode_file
+    from vidquant.errors import FormatError, InputError, OutputError, SettingsError, VidquantError
+    from vidquant.export import DecodeReport, decode_file
+    from vidquant.frames import Frame, PaletteFrame
+    from vidquant.settings import EncodeSettings, load_settings
 
 
 def __getattr__(name: str) -> Any:

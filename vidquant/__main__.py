@@ -1,5 +1,5 @@
 """``python -m vidquant``: the command line."""
 
-from .cli import main
+from vidquant.cli.main import main
 
 main()

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .codec.container import (
+from vidquant.codec.container import (
     AudioHeader,
     AudioPacket,
     ContainerReader,
@@ -26,9 +26,9 @@ from .codec.container import (
     IndexEntry,
     Trailer,
 )
-from .codec.labels import LabelDecoder
-from .errors import FormatError, InputError, detached
-from .frames import Frame, PaletteFrame
+from vidquant.codec.labels import LabelDecoder
+from vidquant.errors import FormatError, InputError, detached
+from vidquant.frames import Frame, PaletteFrame
 
 log = logging.getLogger(__name__)
 

@@ -22,23 +22,23 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import __version__
-from .codec.container import AudioPacket, ContainerWriter, FrameRecord, Header, RecordSizes
-from .codec.labels import LabelEncoder
-from .errors import InputError
-from .fileutil import atomic_path, check_output
-from .frames import Frame, PaletteFrame, VideoInfo
-from .interrupts import DeferredSignals, Interrupted, Terminated, signal_of
-from .io.audio import AudioSource
-from .io.reader import VideoReader
-from .metrics import bitrate_kbps
-from .palette import PaletteManager
-from .progress import NullProgress, Progress
-from .quantize import Quantizer
-from .settings import EncodeSettings
+from vidquant import __version__
+from vidquant.codec.container import AudioPacket, ContainerWriter, FrameRecord, Header, RecordSizes
+from vidquant.codec.labels import LabelEncoder
+from vidquant.errors import InputError
+from vidquant.fileutil import atomic_path, check_output
+from vidquant.frames import Frame, PaletteFrame, VideoInfo
+from vidquant.interrupts import DeferredSignals, Interrupted, Terminated, signal_of
+from vidquant.io.audio import AudioSource
+from vidquant.io.reader import VideoReader
+from vidquant.metrics import bitrate_kbps
+from vidquant.palette import PaletteManager
+from vidquant.progress import NullProgress, Progress
+from vidquant.quantize import Quantizer
+from vidquant.settings import EncodeSettings
 
 if TYPE_CHECKING:
-    from .ratecontrol import RatePlan
+    from vidquant.ratecontrol import RatePlan
 
 log = logging.getLogger(__name__)
 
@@ -407,7 +407,7 @@ def encode_file(
     check_output(dst, force=force, inputs=(src,))
     rate = None
     if settings.target_kbps is not None or settings.max_size is not None:
-        from .ratecontrol import plan_rate  # it builds on this module
+        from vidquant.ratecontrol import plan_rate  # it builds on this module
 
         rate = plan_rate(src, settings, progress=progress)
         settings = rate.settings

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .codec.container import AudioPacket
-from .decoder import DamagedSpan, VqDecoder, open_vq
-from .errors import FormatError
-from .fileutil import atomic_folder, atomic_path, check_output
-from .io.writer import FrameWriter, PngSequenceWriter, VideoFileWriter, output_kind
-from .progress import NullProgress, Progress
+from vidquant.codec.container import AudioPacket
+from vidquant.decoder import DamagedSpan, VqDecoder, open_vq
+from vidquant.errors import FormatError
+from vidquant.fileutil import atomic_folder, atomic_path, check_output
+from vidquant.io.writer import FrameWriter, PngSequenceWriter, VideoFileWriter, output_kind
+from vidquant.progress import NullProgress, Progress
 
 
 @dataclass(frozen=True)

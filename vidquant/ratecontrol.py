@@ -20,14 +20,14 @@ from pathlib import Path
 
 import cv2
 
-from .codec.container import ContainerWriter
-from .encoder import Encoder, make_header
-from .errors import SettingsError
-from .frames import Frame, VideoInfo
-from .io.audio import AudioSource
-from .io.reader import VideoReader, output_size
-from .progress import NullProgress, Progress
-from .settings import EncodeSettings
+from vidquant.codec.container import ContainerWriter
+from vidquant.encoder import Encoder, make_header
+from vidquant.errors import SettingsError
+from vidquant.frames import Frame, VideoInfo
+from vidquant.io.audio import AudioSource
+from vidquant.io.reader import VideoReader, output_size
+from vidquant.progress import NullProgress, Progress
+from vidquant.settings import EncodeSettings
 
 __all__ = ["RatePlan", "plan_rate"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .codec.format import MAX_HEIGHT, MAX_WIDTH
-from .errors import SettingsError
+from vidquant.codec.format import MAX_HEIGHT, MAX_WIDTH
+from vidquant.errors import SettingsError
 
 __all__ = ["AUDIO_MODES", "MAX_HEIGHT", "MAX_WIDTH", "EncodeSettings", "load_settings"]
 

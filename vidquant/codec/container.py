@@ -19,8 +19,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import FormatError, TruncatedError, VersionError, detached
-from . import format as fmt
+from vidquant.codec import format as fmt
+from vidquant.errors import FormatError, TruncatedError, VersionError, detached
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import zstandard
 
-from ..errors import FormatError
-from . import format as fmt
+from vidquant.codec import format as fmt
+from vidquant.errors import FormatError
 
 # Above this share of changed pixels an intra map may be smaller than the temporal one (pans,
 # a cut the scene detector missed): try both and keep the smaller. Measured on camera pans at

@@ -16,8 +16,8 @@ from pathlib import Path
 import av
 import av.error
 
-from ..codec.container import AudioHeader, AudioPacket
-from ..errors import InputError, SettingsError
+from vidquant.codec.container import AudioHeader, AudioPacket
+from vidquant.errors import InputError, SettingsError
 
 log = logging.getLogger(__name__)
 

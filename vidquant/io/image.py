@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import InputError, SettingsError
-from ..fileutil import atomic_path
-from .probe import check_input_file
+from vidquant.errors import InputError, SettingsError
+from vidquant.fileutil import atomic_path
+from vidquant.io.probe import check_input_file
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _animated_frame(image: Image.Image, path: Path, time_s: float) -> Picture:
 
 
 def _video_frame(path: Path, time_s: float) -> Picture:
-    from .reader import VideoReader  # PyAV only when the file is not a still picture
+    from vidquant.io.reader import VideoReader  # PyAV only when the file is not a still picture
 
     with VideoReader(path, start_s=time_s) as reader:
         for frame in reader:

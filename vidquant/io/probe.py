@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import av.error
 
-from ..errors import InputError
+from vidquant.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,16 @@ import av
 import av.error
 import numpy as np
 
-from ..errors import InputError
-from ..frames import Frame, VideoInfo
-from ..settings import MAX_HEIGHT, MAX_WIDTH
-from .probe import (
+from vidquant.errors import InputError
+from vidquant.frames import Frame, VideoInfo
+from vidquant.io.probe import (
     check_input_file,
     cut_short,
     ffmpeg_reason,
     no_video_message,
     unreadable_reason,
 )
+from vidquant.settings import MAX_HEIGHT, MAX_WIDTH
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ import av
 import av.error
 import numpy as np
 
-from ..errors import OutputError
-from ..frames import Frame
+from vidquant.errors import OutputError
+from vidquant.frames import Frame
 
 _GIF_TIME_BASE = Fraction(1, 100)  # GIF delays are in centiseconds
 

@@ -22,9 +22,9 @@ import av.error
 import cv2
 import numpy as np
 
-from ..codec.container import AudioHeader, AudioPacket
-from ..errors import OutputError
-from ..frames import Frame
+from vidquant.codec.container import AudioHeader, AudioPacket
+from vidquant.errors import OutputError
+from vidquant.frames import Frame
 
 VIDEO_SUFFIXES = (".mp4", ".mkv")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .codec import format as fmt
-from .codec.container import AudioHeader, AudioPacket, Header
-from .decoder import open_vq
-from .metrics import bitrate_kbps
+from vidquant.codec import format as fmt
+from vidquant.codec.container import AudioHeader, AudioPacket, Header
+from vidquant.decoder import open_vq
+from vidquant.metrics import bitrate_kbps
 
 
 @dataclass(frozen=True)

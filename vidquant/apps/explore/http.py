@@ -1,6 +1,6 @@
 """The explorer's HTTP side: the server's life, the request handler, query checks and JSON.
 
-:class:`~vidquant.explore.Explorer` owns the sources, the caches and the computing; this module
+:class:`~vidquant.apps.explore.Explorer` owns the sources, the caches and the computing; this module
 serves it (:class:`LocalService`) and turns requests into calls on it. Every query parameter is
 checked here, and a bad request gets a status and a one-line JSON error, never a traceback.
 A busy explorer answers 503 with ``Retry-After``; a request another web site's page makes the
@@ -20,11 +20,11 @@ from importlib import resources
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .errors import InputError, OutputError, SettingsError, VidquantError
-from .still import METHODS
+from vidquant.apps.still import METHODS
+from vidquant.errors import InputError, OutputError, SettingsError, VidquantError
 
 if TYPE_CHECKING:
-    from .explore import Explorer, Result, SourceInfo
+    from vidquant.apps.explore import Explorer, Result, SourceInfo
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Busy(VidquantError):
 
 def load_assets() -> dict[str, tuple[bytes, str]]:
     """The page's fixed files, by URL path: the only files served."""
-    package = resources.files(__package__)
+    package = resources.files(__package__) / "static"
     return {
         url: (package.joinpath(name).read_bytes(), content_type)
         for url, name, content_type in (
@@ -68,7 +68,7 @@ class Server(ThreadingHTTPServer):
 class LocalService:
     """A page served on 127.0.0.1 by a background thread: :meth:`start`, :meth:`stop`,
     :meth:`wait`, :attr:`url`, and a ``with`` block that starts and stops it. The subclass
-    (:class:`~vidquant.explore.Explorer`) is what :class:`Handler` asks.
+    (:class:`~vidquant.apps.explore.Explorer`) is what :class:`Handler` asks.
 
     Raises
     ------

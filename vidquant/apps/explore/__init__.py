@@ -48,12 +48,12 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
-from .errors import InputError, SettingsError
-from .explore_cache import Gate, Lru, Skipped
-from .explore_http import HOST, K_MAX, K_MIN, Busy, LocalService, load_assets
-from .io.image import read_picture, rgb_png
-from .io.probe import check_input_file, probe_stream_bytes
-from .still import check_k, check_method, quantize_image
+from vidquant.apps.explore.cache import Gate, Lru, Skipped
+from vidquant.apps.explore.http import HOST, K_MAX, K_MIN, Busy, LocalService, load_assets
+from vidquant.apps.still import check_k, check_method, quantize_image
+from vidquant.errors import InputError, SettingsError
+from vidquant.io.image import read_picture, rgb_png
+from vidquant.io.probe import check_input_file, probe_stream_bytes
 
 __all__ = ["HOST", "Busy", "ExploreStats", "Explorer", "Result", "SourceFile", "SourceInfo"]
 
@@ -394,7 +394,7 @@ class Explorer(LocalService):
         h, w, _ = rgb.shape
         fps = frames = duration = video_bytes = None
         if first.time_s is not None:
-            from .io.reader import VideoReader  # PyAV only for a video
+            from vidquant.io.reader import VideoReader  # PyAV only for a video
 
             with VideoReader(path) as reader:
                 info = reader.info

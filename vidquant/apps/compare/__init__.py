@@ -28,16 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
-from .codec import format as fmt
-from .decoder import open_vq
-from .errors import SettingsError
-from .frames import Frame, VideoInfo
-from .info import VqInfo, describe
-from .io.probe import probe_stream_bytes
-from .io.reader import VideoReader
-from .io.reference import EncodedReference, write_gif, write_h264
-from .progress import NullProgress, Progress
+from vidquant import metrics
+from vidquant.apps.info import VqInfo, describe
+from vidquant.codec import format as fmt
+from vidquant.decoder import open_vq
+from vidquant.errors import SettingsError
+from vidquant.frames import Frame, VideoInfo
+from vidquant.io.probe import probe_stream_bytes
+from vidquant.io.reader import VideoReader
+from vidquant.io.reference import EncodedReference, write_gif, write_h264
+from vidquant.progress import NullProgress, Progress
 
 PSNR_CAP_DB = 100.0  # identical frames score this instead of infinity (JSON has no inf)
 SSIM_MAX_FRAMES = 300  # SSIM and unique colours on every frame up to this many, then a stride

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from mpl_toolkits.mplot3d import Axes3D
 
-from .fileutil import atomic_path
+from vidquant.fileutil import atomic_path
 
 DPI = 110
 # A light neutral grey: white and black swatches both stand out, and no hue is suggested.

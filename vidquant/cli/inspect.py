@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from .cli import Debug, Force, app, out_console, run
-from .errors import SettingsError
+from vidquant.cli.common import Debug, Force, app, out_console, run
+from vidquant.errors import SettingsError
 
 
 @app.command()
@@ -39,7 +39,7 @@ def inspect(
 
     And the palette over time: every entry's colour at every frame, keyframes marked.
     """
-    from .inspection import inspect_file
+    from vidquant.apps.inspect import inspect_file
 
     def job() -> None:
         try:

@@ -1,7 +1,7 @@
 """``vidquant compare ORIGINAL SRC.vq``: the table, ``--json``, ``--plot`` and ``--frames``.
 
-Importing this module registers the command on :data:`vidquant.cli.app`. The figures come from
-:func:`vidquant.compare.compare_files`; this module only presents them.
+Importing this module registers the command on the CLI's app. The figures come from
+:func:`vidquant.apps.compare.compare_files`; this module only presents them.
 
 JSON schema (``--json``; ``"schema": "vidquant-compare/1"``; a new key or a changed meaning
 bumps the number). Units are in the key names; ``null`` marks a figure that could not be
@@ -37,14 +37,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 
-from .cli import Debug, Quiet, RichProgress, app, out_console, run
-from .compare import PSNR_CAP_DB, Comparison, Still, compare_files, stills_at
-from .errors import OutputError, SettingsError, VidquantError
+from vidquant.cli.common import Debug, Quiet, RichProgress, app, out_console, run
+from vidquant.errors import OutputError, SettingsError, VidquantError
+
+if TYPE_CHECKING:
+    from vidquant.apps.compare import Comparison, Still
 
 SCHEMA = "vidquant-compare/1"
 _NAMES = {"h264": "H.264", "gif": "GIF"}
@@ -82,6 +83,7 @@ def compare(
     debug: Debug = False,
 ) -> None:
     """Compare a .vq with its original: sizes, bitrates, PSNR, SSIM, flicker, colours."""
+    from vidquant.apps.compare import compare_files, stills_at
 
     def job() -> None:
         refs = _split(reference) if reference else ()
@@ -131,6 +133,8 @@ def _num(value: float | None) -> float | None:
 
 def as_json_dict(c: Comparison) -> dict[str, Any]:
     """The comparison as plain JSON values, in the schema of the module docstring."""
+    from vidquant.apps.compare import PSNR_CAP_DB
+
     o, v, q, p = c.original, c.vq, c.quality, c.pairing
     h = v.header
     return {
@@ -240,6 +244,7 @@ def _f(value: float | None, spec: str, unit: str = "") -> str:
 
 def table_lines(c: Comparison) -> list[str]:
     """The comparison as plain-text lines for a terminal."""
+
     o, v, q, p = c.original, c.vq, c.quality, c.pairing
     h = v.header
     rows: list[tuple[str, str, str]] = [
@@ -356,6 +361,8 @@ def write_plot(c: Comparison, path: Path) -> None:
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise VidquantError("--plot needs matplotlib: pip install matplotlib") from exc
+    import numpy as np
+
     fig = Figure(figsize=(10, 6), dpi=100)
     FigureCanvasAgg(fig)
     bits_ax, psnr_ax = fig.subplots(2, 1, sharex=True)
@@ -385,6 +392,7 @@ def write_plot(c: Comparison, path: Path) -> None:
 def write_stills(stills: tuple[Still, ...], path: Path) -> None:
     """One row per still: original on the left, vidquant on the right, captioned; a PNG."""
     import cv2
+    import numpy as np
 
     rows = []
     for still in stills:

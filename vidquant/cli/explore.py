@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import Debug, _with_flag_names, app, out_console, run
+from vidquant.cli.common import Debug, app, out_console, run, with_flag_names
 
 
 @app.command()
@@ -44,10 +44,10 @@ def explore(
     a kill) stops the server: that is how it is meant to end, so it prints `stopped` and exits
     0, not 130 or 143 as an interrupted job does.
     """
-    from .explore import Explorer
+    from vidquant.apps.explore import Explorer
 
     def job() -> None:
-        explorer = _with_flag_names(Explorer, src, port=port, k=k, method=method)
+        explorer = with_flag_names(Explorer, src, port=port, k=k, method=method)
         with explorer:
             out_console.print(f"serving {explorer.url} (Ctrl-C to stop)", markup=False)
             out_console.file.flush()  # a script reading the address waits for this line

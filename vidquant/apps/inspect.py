@@ -2,7 +2,7 @@
 
 :func:`inspect_file` decodes the frame shown at a time, finds the original frame it was made
 from (when the source video is at hand) and writes four PNG pictures (see
-:mod:`vidquant.pictures`): the decoded frame beside the original, the pixels' colours in RGB
+:mod:`vidquant.apps.pictures`): the decoded frame beside the original, the pixels' colours in RGB
 space, the frame's palette, and the palette's entries over the whole file with the keyframes
 marked. :func:`read_palette_timeline` gathers that last one from the records' palette deltas
 alone, without decoding a label map.
@@ -21,19 +21,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .codec import format as fmt
-from .codec.container import FrameRecord, Header
-from .decoder import VqDecoder, open_vq
-from .errors import FormatError, InputError, OutputError, SettingsError
-from .fileutil import atomic_path, check_output
-from .frames import PaletteFrame
-from .metrics import psnr
-from .pictures import (
+from vidquant.apps.pictures import (
     save_colour_scatter,
     save_palette_strip,
     save_palette_timeline,
     save_side_by_side,
 )
+from vidquant.codec import format as fmt
+from vidquant.codec.container import FrameRecord, Header
+from vidquant.decoder import VqDecoder, open_vq
+from vidquant.errors import FormatError, InputError, OutputError, SettingsError
+from vidquant.fileutil import atomic_path, check_output
+from vidquant.frames import PaletteFrame
+from vidquant.metrics import psnr
 
 log = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ def _encode_start_s(header: Header) -> float:
 def _read_original_frame(path: Path, time_s: float, *, width: int) -> np.ndarray | None:
     """The original's frame on screen at ``time_s`` (seconds on its clock), ``width`` wide;
     None when it has no frame there."""
-    from .io.reader import VideoReader  # PyAV: only when there is an original
+    from vidquant.io.reader import VideoReader  # PyAV: only when there is an original
 
     with VideoReader(path, start_s=time_s, duration_s=_ORIGINAL_SPAN_S, width=width) as reader:
         frames = reader.iter_frames()
@@ -469,7 +469,7 @@ def _read_original_frame(path: Path, time_s: float, *, width: int) -> np.ndarray
 def _read_original_picture(path: Path, time_s: float, *, width: int) -> np.ndarray | None:
     """The picture a still .vq was made from (as `vidquant image` read it); ``width`` is
     checked by the caller."""
-    from .io.image import read_picture
+    from vidquant.io.image import read_picture
 
     return read_picture(path, time_s=time_s).rgb
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .cli import Debug, Force, app, out_console, run
-from .errors import OutputError, SettingsError
-from .fileutil import check_output
+from vidquant.cli.common import Debug, Force, app, out_console, run
+from vidquant.errors import OutputError, SettingsError
+from vidquant.fileutil import check_output
 
 if TYPE_CHECKING:
-    from .still import ImageReport
+    from vidquant.apps.still import ImageReport
 
 
 def _kb(nbytes: int) -> str:
@@ -76,7 +76,7 @@ def image(
 ) -> None:
     """Quantise a photo to an indexed PNG of at most k colours, with the video path's palette
     manager and quantiser module, and report colours, sizes and PSNR."""
-    from .still import check_k, check_method
+    from vidquant.apps.still import check_k, check_method
 
     def job() -> None:
         check_k(k)
@@ -116,7 +116,7 @@ def _one(
     time_s: float,
     force: bool,
 ) -> None:
-    from .still import quantize_file
+    from vidquant.apps.still import quantize_file
 
     dst = output if output is not None else src.with_name(f"{src.stem}.k{k}.png")
     drawn = _picture_paths(src, k, pictures, force=force) if pictures is not None else None
@@ -168,7 +168,7 @@ def _picture_paths(src: Path, k: int, folder: Path, *, force: bool) -> dict[str,
 
 
 def _draw(report: ImageReport, paths: dict[str, Path]) -> None:
-    from .pictures import save_colour_scatter, save_palette_strip, save_side_by_side
+    from vidquant.apps.pictures import save_colour_scatter, save_palette_strip, save_side_by_side
 
     r = report.result
     src = report.source.path
@@ -204,9 +204,9 @@ def _compare(
 ) -> None:
     from rich.table import Table
 
-    from .io.image import read_picture
-    from .pictures import save_method_grid
-    from .still import METHODS, compare_methods
+    from vidquant.apps.pictures import save_method_grid
+    from vidquant.apps.still import METHODS, compare_methods
+    from vidquant.io.image import read_picture
 
     dst = grid if grid is not None else src.with_name(f"{src.stem}.methods-k{k}.png")
     if dst.suffix.lower() != ".png":

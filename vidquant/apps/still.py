@@ -21,17 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .codec.container import ContainerWriter, FrameRecord, Header
-from .codec.format import MAX_HEIGHT, MAX_WIDTH
-from .codec.labels import LabelEncoder
-from .errors import SettingsError
-from .fileutil import atomic_path, check_output
-from .io.image import Picture, indexed_png, read_picture, write_bytes
-from .metrics import psnr
-from .palette import METHODS, fit_palette
-from .quantize import distinct_colours, nearest_entries
-from .settings import check_int
+from vidquant import __version__
+from vidquant.codec.container import ContainerWriter, FrameRecord, Header
+from vidquant.codec.format import MAX_HEIGHT, MAX_WIDTH
+from vidquant.codec.labels import LabelEncoder
+from vidquant.errors import SettingsError
+from vidquant.fileutil import atomic_path, check_output
+from vidquant.io.image import Picture, indexed_png, read_picture, write_bytes
+from vidquant.metrics import psnr
+from vidquant.palette import METHODS, fit_palette
+from vidquant.quantize import distinct_colours, nearest_entries
+from vidquant.settings import check_int
 
 __all__ = [
     "METHODS",

@@ -31,11 +31,11 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .codec.format import MAGIC
-from .decoder import open_vq
-from .errors import FormatError, SettingsError, VidquantError
-from .metrics import psnr
-from .settings import EncodeSettings
+from vidquant.codec.format import MAGIC
+from vidquant.decoder import open_vq
+from vidquant.errors import FormatError, SettingsError, VidquantError
+from vidquant.metrics import psnr
+from vidquant.settings import EncodeSettings
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +183,8 @@ class PreviewSource:
     """
 
     def __init__(self, path: str | Path, settings: EncodeSettings) -> None:
-        from .encoder import make_header  # sklearn and PyAV: only when previewing
-        from .io.reader import VideoReader
+        from vidquant.encoder import make_header  # sklearn and PyAV: only when previewing
+        from vidquant.io.reader import VideoReader
 
         self._path = Path(path)
         self._settings = settings
@@ -198,8 +198,8 @@ class PreviewSource:
 
     def iter_frames(self, start_s: float) -> Iterator[ViewFrame]:
         """Source frames from ``start_s`` on, each replaced by its palette reconstruction."""
-        from .encoder import FrameModeller
-        from .io.reader import VideoReader
+        from vidquant.encoder import FrameModeller
+        from vidquant.io.reader import VideoReader
 
         fps = float(self._info.fps)
         first_index = round(start_s * fps)
@@ -269,7 +269,7 @@ class OriginalTrack:
         offset_s: float = 0.0,
         reopen_after_s: float = 2.0,
     ) -> None:
-        from .io.reader import VideoReader
+        from vidquant.io.reader import VideoReader
 
         self._open = lambda start_s: VideoReader(path, start_s=start_s, width=width)
         self._offset_s = offset_s

@@ -1,7 +1,7 @@
 """The explorer's bounded resources: a gate on concurrent computations and LRU caches.
 
 Each waiting request holds a server thread and each computation a few hundred megabytes at
-most, so both are bounded here; :class:`~vidquant.explore.Explorer` routes all heavy work
+most, so both are bounded here; :class:`~vidquant.apps.explore.Explorer` routes all heavy work
 through a :class:`Gate` and keeps results in :class:`Lru` caches.
 """
 
@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from .explore_http import Busy
+from vidquant.apps.explore.http import Busy
 
 V = TypeVar("V")
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-# OpenCV before anything that loads PyAV (the CLI's other commands do): PyAV's wheels bundle
-# their own libxcb, and a Qt highgui window opened after it has loaded freezes for good
-# (PyAV-Org/PyAV#978, opencv/opencv#29195).
-import cv2  # noqa: F401, I001 - the import order is the point
 import typer
 
-from .cli import Debug, app, out_console, run
+from vidquant.cli.common import Debug, app, out_console, run
 
 
 @app.command()
@@ -45,8 +41,11 @@ def play(
 
     Needs a display; without one, write a video with `vidquant decode`.
     """
-    from .play import play_file
-    from .settings import load_settings
+    # OpenCV before anything that loads PyAV: PyAV's wheels bundle their own libxcb, and a Qt
+    # highgui window opened after it has loaded freezes for good (PyAV-Org/PyAV#978,
+    # opencv/opencv#29195). vidquant.apps.play imports cv2 first, and vidquant.io does too.
+    from vidquant.apps.play import play_file
+    from vidquant.settings import load_settings
 
     def job() -> None:
         settings = load_settings(k=k) if k is not None else None

@@ -1,0 +1,1 @@
+"""The applications built on the codec core: nothing in the core imports them."""
