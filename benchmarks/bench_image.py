@@ -54,8 +54,9 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 import bench_codec  # noqa: E402  (machine facts)
 
 from vidquant.apps.still import METHODS, quantize_image  # noqa: E402
+from vidquant.colours import count_colours  # noqa: E402
 from vidquant.io.image import read_picture, rgb_png  # noqa: E402
-from vidquant.metrics import psnr, unique_colours  # noqa: E402
+from vidquant.metrics import psnr  # noqa: E402
 
 try:
     import imagequant
@@ -411,7 +412,7 @@ def measure(
         "plain_png_bytes": plain,
         "quant_ms": None if encoded.quant_s is None else encoded.quant_s * 1000,
         "total_ms": encoded.total_s * 1000,
-        "colours": unique_colours(decoded),
+        "colours": count_colours(decoded),
         "transparent_pixels": int(np.count_nonzero(rgba[..., 3] < 255)),
         "png": layout,
         "png_label": layout_label(layout),
@@ -695,7 +696,7 @@ def main() -> None:
                 "source": p.source,
                 "width": p.rgb.shape[1],
                 "height": p.rgb.shape[0],
-                "colours": unique_colours(p.rgb),
+                "colours": count_colours(p.rgb),
             }
             for p in photos
         ],

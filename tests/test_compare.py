@@ -18,6 +18,7 @@ from media import make_clip, synthetic_frame
 from vidquant import metrics
 from vidquant.apps import compare as cmp
 from vidquant.cli.common import EXIT_USAGE
+from vidquant.colours import count_colours
 from vidquant.decoder import open_vq
 from vidquant.encoder import encode_file
 from vidquant.errors import SettingsError
@@ -84,7 +85,7 @@ def test_flicker_counts_only_pixels_still_in_the_source() -> None:
 def test_unique_colours() -> None:
     rgb = np.random.default_rng(3).integers(0, 4, (30, 40, 3), dtype=np.uint8) * 60
     expected = len({tuple(p) for p in rgb.reshape(-1, 3).tolist()})
-    assert metrics.unique_colours(rgb) == expected
+    assert count_colours(rgb) == expected
 
 
 # --- pairing by time -------------------------------------------------------------------------

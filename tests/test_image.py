@@ -13,12 +13,13 @@ from cliutil import invoke, one_line_error
 from media import synthetic_frame
 from vidquant.apps import still
 from vidquant.apps.still import compare_methods, quantize_file, quantize_image
+from vidquant.colours import colour_histogram, count_colours, nearest_entries
 from vidquant.decoder import open_vq
 from vidquant.errors import InputError, SettingsError
 from vidquant.io.image import indexed_png, read_picture
-from vidquant.metrics import psnr, unique_colours
+from vidquant.metrics import psnr
 from vidquant.palette import METHODS, fit_palette
-from vidquant.quantize import distinct_colours, nearest_entries, nearest_labels
+from vidquant.quantize import nearest_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 CHINA = ROOT / "sample_media" / "china.jpg"
@@ -50,8 +51,8 @@ def test_indexed_png_holds_the_quantised_picture_and_the_report_agrees(photo, tm
     assert report.png_bytes == dst.stat().st_size
     assert report.source_bytes == photo.stat().st_size
     assert report.ratio == pytest.approx(photo.stat().st_size / dst.stat().st_size)
-    assert r.colours_before == unique_colours(original)
-    assert r.colours_after == unique_colours(written) <= 16
+    assert r.colours_before == count_colours(original)
+    assert r.colours_after == count_colours(written) <= 16
     assert r.psnr_db == pytest.approx(psnr(original, written))
     assert r.psnr_db > 20.0, f"k=16 on a smooth picture: {r.psnr_db:.2f} dB"
     # The one-frame .vq decodes to the very same labels and palette (bit-exact).
@@ -166,7 +167,7 @@ def test_cli_writes_the_png_and_reports_the_figures(photo, tmp_path):
     result = invoke("image", photo, "-k", 8, "-o", dst, "--vq", tmp_path / "q.vq")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    colours = unique_colours(_pixels(photo))
+    colours = count_colours(_pixels(photo))
     assert f"160x96, {colours:,} colours" in out
     value = psnr(_pixels(photo), _pixels(dst))
     assert f"PSNR {value:.2f} dB" in out
@@ -266,7 +267,7 @@ def test_lloyd_passes_never_lower_the_psnr():
     rgb = _pixels(CHINA)[::2, ::2]
     palette = fit_palette(rgb, 32, "minibatch")
     before = psnr(rgb, palette[nearest_labels(rgb, palette)])
-    colours, counts, _ = distinct_colours(rgb)
+    colours, counts, _ = colour_histogram(rgb)
     refined = still._lloyd(colours, counts, palette, passes=still.LLOYD_PASSES)
     after = psnr(rgb, refined[nearest_labels(rgb, refined)])
     assert after >= before - 0.01, (before, after)

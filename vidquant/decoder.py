@@ -263,13 +263,7 @@ class VqDecoder:
                     spans.append(gap.close(resume, float(rec.pts * tb)))
                     gap, index = None, resume
                 try:
-                    if rec.keyframe:
-                        new_palette = rec.palette_rgb.copy()
-                    else:
-                        new_palette = palette
-                        if len(rec.palette_index):
-                            new_palette = palette.copy()
-                            new_palette[rec.palette_index] = rec.palette_rgb
+                    new_palette = rec.palette_after(palette)
                     labels = labels_dec.decode(
                         rec.label_mode,
                         rec.labels,

@@ -184,14 +184,3 @@ def flicker(
     """
     mask = still_mask(source_prev, source_cur, threshold=threshold)
     return mean_abs_change(output_prev, output_cur, mask)
-
-
-def unique_colours(rgb: np.ndarray) -> int:
-    """Number of distinct RGB triplets in an (h, w, 3) uint8 image."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an (h, w, 3) image, got shape {rgb.shape}")
-    px = rgb.reshape(-1, 3).astype(np.uint32)
-    packed = (px[:, 0] << 16) | (px[:, 1] << 8) | px[:, 2]
-    seen = np.zeros(1 << 24, dtype=bool)
-    seen[packed] = True
-    return int(np.count_nonzero(seen))

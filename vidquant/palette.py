@@ -22,6 +22,9 @@ from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
+from vidquant.codec.format import K_MAX, K_MIN
+from vidquant.colours import distinct_colours, pack_rgb, squared_distances, unpack_rgb
+
 log = logging.getLogger(__name__)
 
 # A dead entry is reused for the worst-served colour when that colour is at least this far (8-bit
@@ -176,8 +179,8 @@ class PaletteManager:
     def _place_exact(self, colours: np.ndarray) -> None:
         """Make every colour of ``colours`` ((n <= k, 3) uint8) an entry, moving as few as
         possible: entries already holding a wanted colour stay, the others are reused."""
-        packed = _pack(self.palette)
-        wanted = _pack(colours)
+        packed = pack_rgb(self.palette)
+        wanted = pack_rgb(colours)
         missing = colours[~np.isin(wanted, packed)]
         if len(missing):
             held = np.isin(packed, wanted)
@@ -218,7 +221,7 @@ class PaletteManager:
         moved = shift >= self.delta_min
         small = (shift > 0) & ~moved
         if small.any():
-            d = _squared_distances(sample, self.palette)
+            d = squared_distances(sample, self.palette)
             nearest = d.argmin(axis=1)
             before = d[np.arange(len(sample)), nearest]
             after = ((sample - proposed[nearest].astype(np.float32)) ** 2).sum(axis=1)
@@ -239,7 +242,7 @@ class PaletteManager:
         Returns the revived indices and the sample's mean squared error (per pixel, summed over
         channels) with the resulting palette.
         """
-        d = _squared_distances(sample, self.palette)
+        d = squared_distances(sample, self.palette)
         nearest = d.argmin(axis=1)
         used = np.bincount(nearest, minlength=self.k) > 0
         dead = list(np.flatnonzero(~used))
@@ -301,11 +304,11 @@ def fit_palette(rgb: np.ndarray, k: int, method: str = "minibatch", *, seed: int
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if not 2 <= k <= 256:
-        raise ValueError(f"k must be 2..256, got {k}")
+    if not K_MIN <= k <= K_MAX:
+        raise ValueError(f"k must be {K_MIN}..{K_MAX}, got {k}")
     flat = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(-1, 3)
     rng = np.random.default_rng(seed)
-    colours = _distinct_colours(flat)
+    colours = distinct_colours(flat)
     if len(colours) <= k:
         return colours
     return _top_up(_fit(flat, k, method, seed, rng), colours, k)
@@ -338,7 +341,7 @@ def _random_pixels(flat: np.ndarray, k: int, rng: np.random.Generator) -> np.nda
     chosen = np.zeros((0, 3), np.uint8)
     for _ in range(16):
         drawn = np.concatenate([chosen, flat[rng.integers(0, len(flat), size=4 * k)]])
-        _, first = np.unique(_pack(drawn), return_index=True)
+        _, first = np.unique(pack_rgb(drawn), return_index=True)
         chosen = drawn[np.sort(first)][:k]  # in the order drawn
         if len(chosen) == k:
             break
@@ -368,24 +371,14 @@ def _top_up(palette: np.ndarray, colours: np.ndarray, k: int) -> np.ndarray:
     return np.unique(np.concatenate([palette, colours[added]]), axis=0)
 
 
-def _distinct_colours(pixels: np.ndarray) -> np.ndarray:
-    """The distinct colours of ``pixels`` ((n, 3) uint8), sorted, as (m, 3) uint8."""
-    # A bitmap over the 2**24 colours: linear in the pixels (a 10 MP photo in 0.1 s), where
-    # np.unique(axis=0) sorts rows (10 s).
-    seen = np.zeros(1 << 24, dtype=bool)
-    seen[_pack(pixels)] = True
-    packed = np.flatnonzero(seen)
-    return np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1).astype(np.uint8)
-
-
 def _median_cut(pixels: np.ndarray, k: int) -> np.ndarray:
     """Median cut over all ``pixels`` ((n, 3) uint8): at most ``k`` box means.
 
     It works on the histogram of distinct colours, as GIF encoders do: each colour weighs as
     many pixels as have it, so a box splits where half of its pixels fall on either side.
     """
-    packed, counts = np.unique(_pack(pixels), return_counts=True)
-    colours = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=1)
+    packed, counts = np.unique(pack_rgb(pixels), return_counts=True)
+    colours = unpack_rgb(packed).astype(np.int32)
     boxes = [(colours, counts)]
     ranges = [_box_range(colours)]  # each box's widest channel range, kept beside it
     while len(boxes) < k:
@@ -410,22 +403,6 @@ def _median_cut(pixels: np.ndarray, k: int) -> np.ndarray:
 
 def _box_range(colours: np.ndarray) -> int:
     return int(np.ptp(colours, axis=0).max()) if len(colours) > 1 else -1
-
-
-def _squared_distances(sample: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """(n, k) squared distances between sampled pixels (float32) and palette entries."""
-    # |x - p|^2 = |x|^2 - 2 x.p + |p|^2 through one matrix product (a broadcast difference
-    # would build an n x k x 3 array), in float64 so that the cancellation stays exact.
-    x = sample.astype(np.float64)
-    pal = palette.astype(np.float64)
-    d = (x * x).sum(axis=1)[:, None] - 2.0 * (x @ pal.T) + (pal * pal).sum(axis=1)[None, :]
-    return np.maximum(d, 0.0, out=d)
-
-
-def _pack(colours: np.ndarray) -> np.ndarray:
-    """One int per RGB colour ((n, 3) uint8 -> (n,) int32), for set operations."""
-    c = colours.astype(np.int32)
-    return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
 
 
 def _to_uint8(centres: np.ndarray) -> np.ndarray:

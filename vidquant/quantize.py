@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidquant.colours import colour_histogram, nearest_entries, squared_distances
+
 _BITS = 6
 _SHIFT = 8 - _BITS
 _SIDE = 1 << _BITS
@@ -76,33 +78,6 @@ def _to_units(squared: np.ndarray) -> np.ndarray:
     return np.minimum(d, 255).astype(np.uint8)
 
 
-def distinct_colours(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct colours of ``rgb`` ((..., 3) uint8), how many pixels have each, and each
-    pixel's colour number: ``(colours (n, 3) uint8, counts (n,) int64, inverse (pixels,))``."""
-    flat = rgb.reshape(-1, 3).astype(np.int32)
-    packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]
-    values, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
-    colours = np.stack([values >> 16, (values >> 8) & 255, values & 255], axis=1)
-    return colours.astype(np.uint8), counts, inverse.reshape(-1)
-
-
-def nearest_entries(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Exact nearest palette entry (lowest index on ties) of ``colours`` ((n, 3) uint8), uint8.
-
-    ``|c - p|^2`` ranks entries as ``|p|^2 - 2 c.p`` does; every term is an integer below
-    2**24, so float32 matrix products (BLAS) compute it exactly.
-    """
-    pal = np.ascontiguousarray(palette, dtype=np.float32)
-    norms = (pal * pal).sum(axis=1)
-    out = np.empty(len(colours), np.uint8)
-    step = max(1, _CHUNK_ELEMENTS // len(pal))
-    for start in range(0, len(colours), step):
-        x = colours[start : start + step].astype(np.float32)
-        d = norms[None, :] - 2.0 * (x @ pal.T)
-        out[start : start + step] = d.argmin(axis=1)
-    return out
-
-
 def nearest_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Exact nearest-entry labels ((h, w) uint8) of ``rgb`` ((h, w, 3) uint8).
 
@@ -111,7 +86,7 @@ def nearest_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     to serve. At k=256 the table's answer differs from the exact one for 15 % (china.jpg) to
     30 % of a photo's pixels, about 0.5 dB.
     """
-    colours, _, inverse = distinct_colours(rgb)
+    colours, _, inverse = colour_histogram(rgb)
     return nearest_entries(colours, palette)[inverse].reshape(rgb.shape[:2])
 
 
@@ -190,7 +165,7 @@ class Quantizer:
         )
         offsets = np.stack(np.meshgrid(*[np.arange(step)] * 3, indexing="ij"), -1).reshape(-1, 3)
         colours = (corner[:, None, :] + offsets[None, :, :]).reshape(-1, 3).astype(np.uint8)
-        self._exact = self._nearest(colours)
+        self._exact = nearest_entries(colours, self.palette)
 
     def _rebuild_cells(self, cells: np.ndarray) -> None:
         """Recompute the nearest entry of ``cells`` (flat indices) from scratch."""
@@ -208,11 +183,8 @@ class Quantizer:
             ],
             axis=1,
         )
-        # |c - p|^2 = |c|^2 - 2 c.p + |p|^2, in float64: every term is a multiple of 1/4 far
-        # below 2**53, so the result is exact and ties break as in the per-entry pass.
-        pal = self.palette.astype(np.float64)
-        centres = centres.astype(np.float64)
-        d = (centres**2).sum(axis=1)[:, None] - 2.0 * centres @ pal.T + (pal**2).sum(axis=1)
+        # exact for centres on the half-level grid, so ties break as in the per-entry pass
+        d = squared_distances(centres, self.palette)
         j = d.argmin(axis=1)
         self._lut[cells] = j
         self._best[cells] = d[np.arange(len(j)), j]
@@ -251,17 +223,6 @@ class Quantizer:
                 px = rgb.reshape(-1, 3)[exact]
                 labels[exact] = self._exact[slots[exact] * 64 + _cell_offset(px)]
         return labels.reshape(height, width)
-
-    def _nearest(self, pixels: np.ndarray) -> np.ndarray:
-        """Exact nearest entry (lowest index on ties) of ``pixels`` ((n, 3) uint8)."""
-        pal = self.palette.astype(np.int32)
-        out = np.empty(len(pixels), np.uint8)
-        step = max(1, (1 << 20) // len(pal))
-        for start in range(0, len(pixels), step):
-            px = pixels[start : start + step].astype(np.int32)
-            d = ((px[:, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
-            out[start : start + step] = d.argmin(axis=1)
-        return out
 
     def _keep_limits(self, stickiness: float) -> np.ndarray:
         """Per cell: the largest distance (table units) of a label that may be kept."""

@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidquant.codec.format import MAX_HEIGHT, MAX_WIDTH
+from vidquant.codec.format import K_MAX, K_MIN, MAX_HEIGHT, MAX_WIDTH
 from vidquant.errors import SettingsError
 
-__all__ = ["AUDIO_MODES", "MAX_HEIGHT", "MAX_WIDTH", "EncodeSettings", "load_settings"]
-
-K_MIN = 2
-K_MAX = 256  # labels are one byte
+__all__ = [
+    "AUDIO_MODES",
+    "K_MAX",
+    "K_MIN",
+    "MAX_HEIGHT",
+    "MAX_WIDTH",
+    "EncodeSettings",
+    "check_k",
+    "load_settings",
+]
 
 AUDIO_MODES = ("copy", "opus", "none")
 
@@ -88,7 +94,7 @@ class EncodeSettings:
     max_size: int | None = None
 
     def __post_init__(self) -> None:
-        check_int("k", self.k, K_MIN, K_MAX)
+        check_k(self.k)
         check_float("keyint_s", self.keyint_s, 0.04, 3600.0)
         check_int("seed", self.seed, 0, 2**32 - 1)
         check_float("start_s", self.start_s, 0.0, 1e7)
@@ -125,6 +131,11 @@ def check_int(name: str, value: object, lo: int, hi: int) -> None:
         raise SettingsError(f"{name} must be an integer {lo}..{hi}, got {value!r}", setting=name)
     if not lo <= value <= hi:
         raise SettingsError(f"{name} must be {lo}..{hi}, got {value}", setting=name)
+
+
+def check_k(k: object) -> None:
+    """Raise SettingsError unless ``k`` is a palette size (an int in ``K_MIN..K_MAX``)."""
+    check_int("k", k, K_MIN, K_MAX)
 
 
 def check_float(name: str, value: object, lo: float, hi: float) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidquant.codec import format as fmt
 from vidquant.codec.container import AudioHeader, AudioPacket, Header
 from vidquant.decoder import open_vq
 from vidquant.metrics import bitrate_kbps
@@ -72,8 +71,7 @@ def describe(path: str | Path) -> VqInfo:
             frames += 1
             keyframes += rec.keyframe
             label_bytes += len(rec.labels)
-            entry = fmt.PALETTE_ENTRY.size if rec.keyframe else fmt.PALETTE_DELTA.size
-            palette_bytes += len(rec.palette_index) * entry
+            palette_bytes += rec.palette_bytes
             end_pts = rec.pts + rec.duration
         decoder.read_index()  # the index must be sound too
         h = decoder.header

@@ -27,7 +27,6 @@ from vidquant.apps.pictures import (
     save_palette_timeline,
     save_side_by_side,
 )
-from vidquant.codec import format as fmt
 from vidquant.codec.container import FrameRecord, Header
 from vidquant.decoder import VqDecoder, open_vq
 from vidquant.errors import FormatError, InputError, OutputError, SettingsError
@@ -307,17 +306,14 @@ def read_palette_timeline(
     coded = 0
     frame_bytes = None
     for index, rec in enumerate(r for r in decoder.iter_records() if isinstance(r, FrameRecord)):
-        entry = fmt.PALETTE_ENTRY.size if rec.keyframe else fmt.PALETTE_DELTA.size
-        size = len(rec.labels) + len(rec.palette_index) * entry
+        size = len(rec.labels) + rec.palette_bytes
         coded += size
         if index == measure_frame:
             frame_bytes = size
         time_s = float(rec.pts * h.time_base)
+        palette = rec.palette_after(palette)
         if rec.keyframe:
-            palette[:] = rec.palette_rgb
             keyframes.offer(time_s)
-        elif len(rec.palette_index):
-            palette[rec.palette_index] = rec.palette_rgb
         columns.offer(index, time_s, palette)
         end_pts = rec.pts + rec.duration
     if columns.seen == 0:

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from mpl_toolkits.mplot3d import Axes3D
 
+from vidquant.colours import count_colours
 from vidquant.fileutil import atomic_path
 
 DPI = 110
@@ -172,7 +173,7 @@ def save_colour_scatter(
     fig = _figure(width_in, height_in)
     for i, (name, image) in enumerate(images, start=1):
         ax = fig.add_subplot(1, len(images), i, projection="3d")
-        _scatter_panel(ax, image.reshape(-1, 3)[picks], name, distinct=_distinct(image))
+        _scatter_panel(ax, image.reshape(-1, 3)[picks], name, distinct=count_colours(image))
     fig.subplots_adjust(left=0.0, right=0.96, bottom=0.02, top=0.86, wspace=0.08)
     _title(fig, title, top_in=0.15, height_in=height_in)
     _write(fig, dst)
@@ -407,11 +408,6 @@ def _ink_on(rgb: np.ndarray) -> str:
     """Black or white, whichever reads better on ``rgb`` (by Rec. 709 luma)."""
     luma = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
     return "black" if luma > 128 else "white"
-
-
-def _distinct(image: np.ndarray) -> int:
-    packed = image.reshape(-1, 3).astype(np.uint32)
-    return int(np.unique(packed[:, 0] << 16 | packed[:, 1] << 8 | packed[:, 2]).size)
 
 
 def _image_grid(images: Sequence[tuple[str, np.ndarray]], *, title: str, columns: int) -> Figure:

@@ -4,7 +4,7 @@
 :func:`vidquant.palette.fit_palette` (the method the user picked; ``minibatch`` is the video
 keyframe fit itself), finished for the k-means methods by Lloyd passes over all the picture's
 colours, labels from the quantiser module's exact nearest-colour search
-(:func:`vidquant.quantize.nearest_entries`), and an indexed PNG or a one-frame ``.vq`` out.
+(:func:`vidquant.colours.nearest_entries`), and an indexed PNG or a one-frame ``.vq`` out.
 
 A video frame is labelled through the quantiser's lookup table instead, which is built once for
 many frames and serves temporal stickiness; its nearest-to-the-cell-centre answer costs a
@@ -25,13 +25,13 @@ from vidquant import __version__
 from vidquant.codec.container import ContainerWriter, FrameRecord, Header
 from vidquant.codec.format import MAX_HEIGHT, MAX_WIDTH
 from vidquant.codec.labels import LabelEncoder
+from vidquant.colours import colour_histogram, nearest_entries
 from vidquant.errors import SettingsError
 from vidquant.fileutil import atomic_path, check_output
 from vidquant.io.image import Picture, indexed_png, read_picture, write_bytes
 from vidquant.metrics import psnr
 from vidquant.palette import METHODS, fit_palette
-from vidquant.quantize import distinct_colours, nearest_entries
-from vidquant.settings import check_int
+from vidquant.settings import check_k
 
 __all__ = [
     "METHODS",
@@ -100,11 +100,6 @@ def check_method(method: str) -> None:
         )
 
 
-def check_k(k: int) -> None:
-    """Raise :class:`SettingsError` unless ``k`` is an integer 2..256."""
-    check_int("k", k, 2, 256)
-
-
 def quantize_image(
     rgb: np.ndarray,
     k: int,
@@ -135,7 +130,7 @@ def quantize_image(
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     t0 = time.perf_counter()
     palette = fit_palette(rgb, k, method, seed=seed)
-    colours, counts, inverse = distinct_colours(rgb)
+    colours, counts, inverse = colour_histogram(rgb)
     if method in _K_MEANS and len(palette) == k:
         palette = _lloyd(colours, counts, palette, passes=LLOYD_PASSES)
     t1 = time.perf_counter()

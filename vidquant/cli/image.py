@@ -76,7 +76,8 @@ def image(
 ) -> None:
     """Quantise a photo to an indexed PNG of at most k colours, with the video path's palette
     manager and quantiser module, and report colours, sizes and PSNR."""
-    from vidquant.apps.still import check_k, check_method
+    from vidquant.apps.still import check_method
+    from vidquant.settings import check_k
 
     def job() -> None:
         check_k(k)

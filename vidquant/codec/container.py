@@ -97,6 +97,29 @@ class FrameRecord:
     labels: bytes
     offset: int | None = None
 
+    @property
+    def palette_bytes(self) -> int:
+        """Bytes of palette entries the record holds (a keyframe's RGB, a delta's index+RGB)."""
+        entry = fmt.PALETTE_ENTRY.size if self.keyframe else fmt.PALETTE_DELTA.size
+        return len(self.palette_index) * entry
+
+    def palette_after(self, previous: np.ndarray | None) -> np.ndarray:
+        """The palette in force from this frame on, given the one before it ((k, 3) uint8).
+
+        A keyframe sets every entry; a predicted frame changes the entries it names. The
+        result is a new array when anything changed, else ``previous`` itself, so a caller
+        that keeps palettes never sees one change under it.
+        """
+        if self.keyframe:
+            return self.palette_rgb.copy()
+        if previous is None:
+            raise ValueError("a predicted frame's palette needs the palette before it")
+        if not len(self.palette_index):
+            return previous
+        palette = previous.copy()
+        palette[self.palette_index] = self.palette_rgb
+        return palette
+
 
 @dataclass(frozen=True)
 class IndexEntry:
@@ -306,7 +329,7 @@ def unpack_header(payload: bytes, offset: int) -> Header:
         ("frame rate denominator", fps_d, 1, 2**32 - 1),
         ("time base numerator", tb_n, 1, 2**32 - 1),
         ("time base denominator", tb_d, 1, 2**32 - 1),
-        ("k", k, 2, 256),
+        ("k", k, fmt.K_MIN, fmt.K_MAX),
         ("label coder", label_coder, fmt.LABEL_CODER_ZSTD, fmt.LABEL_CODER_ZSTD),
         ("palette coder", palette_coder, fmt.PALETTE_CODER_RAW, fmt.PALETTE_CODER_RAW),
     )
@@ -444,9 +467,7 @@ class ContainerWriter:
         self._frames += 1
         self._last_pts = record.pts
         self._end_pts = record.pts + record.duration
-        entry = fmt.PALETTE_ENTRY.size if record.keyframe else fmt.PALETTE_DELTA.size
-        palette = len(record.palette_index) * entry
-        self._count(labels=len(record.labels), palettes=palette, total=len(data))
+        self._count(labels=len(record.labels), palettes=record.palette_bytes, total=len(data))
         return len(data)
 
     def write_audio(self, packet: AudioPacket) -> int:

@@ -118,6 +118,10 @@ TRAILER = struct.Struct(
 )
 TRAILER_RECORD_SIZE = RECORD_HEAD.size + TRAILER.size + RECORD_CRC.size
 
+# Palette sizes: labels are one byte.
+K_MIN = 2
+K_MAX = 256
+
 # Limits a reader enforces before it allocates anything.
 MAX_WIDTH = 7680
 MAX_HEIGHT = 4320

@@ -31,6 +31,7 @@ import numpy as np
 from vidquant import metrics
 from vidquant.apps.info import VqInfo, describe
 from vidquant.codec import format as fmt
+from vidquant.colours import count_colours
 from vidquant.decoder import open_vq
 from vidquant.errors import SettingsError
 from vidquant.frames import Frame, VideoInfo
@@ -695,8 +696,8 @@ class _QualityAccumulator:
                 self._ssim.append(metrics.ssim(src, out))
             else:
                 self.ssim_too_small = True
-            self._colours_src.append(metrics.unique_colours(src))
-            self._colours_vq.append(metrics.unique_colours(out))
+            self._colours_src.append(count_colours(src))
+            self._colours_vq.append(count_colours(out))
         prev = self._prev
         if prev is not None and prev.source.index == pair.source.index - 1:
             mask = metrics.still_mask(prev.source.rgb, src)

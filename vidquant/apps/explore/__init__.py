@@ -50,10 +50,11 @@ from PIL import Image
 
 from vidquant.apps.explore.cache import Gate, Lru, Skipped
 from vidquant.apps.explore.http import HOST, K_MAX, K_MIN, Busy, LocalService, load_assets
-from vidquant.apps.still import check_k, check_method, quantize_image
+from vidquant.apps.still import check_method, quantize_image
 from vidquant.errors import InputError, SettingsError
 from vidquant.io.image import read_picture, rgb_png
 from vidquant.io.probe import check_input_file, probe_stream_bytes
+from vidquant.settings import check_k
 
 __all__ = ["HOST", "Busy", "ExploreStats", "Explorer", "Result", "SourceFile", "SourceInfo"]
 
