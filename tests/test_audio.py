@@ -23,7 +23,7 @@ from vidquant.codec.container import (
     unpack_audio_header,
 )
 from vidquant.decoder import open_vq
-from vidquant.encoder import encode_file
+from vidquant.encode import encode_file
 from vidquant.errors import FormatError, SettingsError
 from vidquant.export import decode_file
 from vidquant.settings import EncodeSettings

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from cliutil import invoke, one_line_error
 from vidquant.cli.common import EXIT_FORMAT, EXIT_INPUT, EXIT_OUTPUT, EXIT_USAGE
+from vidquant.errors import InputError
 
 
 def test_encode_info_decode(clip: Path, tmp_path: Path) -> None:
@@ -147,9 +150,26 @@ def test_decode_to_png_folder_and_bad_suffix(clip: Path, tmp_path: Path) -> None
 
 
 def test_debug_shows_traceback(tmp_path: Path) -> None:
-    result = invoke("encode", tmp_path / "missing.mp4", "--debug")
-    assert result.exit_code != 0
-    assert result.exception is not None
+    missing = tmp_path / "missing.mp4"
+    result = invoke("encode", missing, "--debug")
+    # the library's own error escapes whole, not an exit code or a one-line message
+    assert isinstance(result.exception, InputError), repr(result.exception)
+    assert str(missing) in str(result.exception)
+    assert "vidquant: error:" not in result.stderr
+    # and a real process prints the traceback, ending with that error
+    out = subprocess.run(
+        [sys.executable, "-m", "vidquant", "encode", str(missing), "--debug"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert out.stderr.startswith("Traceback (most recent call last):"), out.stderr
+    assert "vidquant.errors.InputError" in out.stderr.splitlines()[-1]
+    # without --debug: one line, no traceback
+    plain = invoke("encode", missing)
+    assert plain.exit_code == EXIT_INPUT and "Traceback" not in plain.stderr
+    assert one_line_error(plain)
 
 
 def test_version() -> None:
@@ -166,24 +186,24 @@ def test_decode_default_output_beside_input(clip: Path, tmp_path: Path) -> None:
 
 
 def test_unexpected_errors_are_one_line(clip: Path, tmp_path: Path, monkeypatch) -> None:
-    import vidquant.encoder
+    import vidquant.encode
 
     def broken(*args, **kwargs):
         raise RuntimeError("something\nbroke")
 
-    monkeypatch.setattr(vidquant.encoder, "encode_file", broken)
+    monkeypatch.setattr(vidquant.encode, "encode_file", broken)
     result = invoke("encode", clip, "-o", tmp_path / "x.vq")
     assert result.exit_code == 1
     assert "internal error: RuntimeError: something broke" in one_line_error(result)
 
 
 def test_os_errors_are_one_line(clip: Path, tmp_path: Path, monkeypatch) -> None:
-    import vidquant.encoder
+    import vidquant.encode
 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "x.vq"))
 
-    monkeypatch.setattr(vidquant.encoder, "encode_file", full)
+    monkeypatch.setattr(vidquant.encode, "encode_file", full)
     result = invoke("encode", clip, "-o", tmp_path / "x.vq")
     assert result.exit_code == 1
     assert "No space left on device" in one_line_error(result)

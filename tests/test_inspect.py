@@ -17,7 +17,7 @@ from vidquant.apps import inspect as inspection
 from vidquant.apps.inspect import inspect_file, read_palette_timeline
 from vidquant.cli.common import EXIT_FORMAT, EXIT_OUTPUT, EXIT_USAGE
 from vidquant.decoder import open_vq
-from vidquant.encoder import encode_file
+from vidquant.encode import encode_file
 from vidquant.errors import SettingsError
 from vidquant.io.reader import VideoReader
 from vidquant.settings import EncodeSettings

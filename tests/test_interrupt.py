@@ -157,7 +157,7 @@ def test_second_ctrl_c_gives_up_the_partial_file(long_clip, tmp_path):
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv", ""])
 def test_signal_during_decode_leaves_nothing(long_clip, tmp_path, suffix):
-    from vidquant.encoder import encode_file
+    from vidquant.encode import encode_file
 
     vq = tmp_path / "in.vq"
     encode_file(long_clip, vq)
@@ -192,7 +192,7 @@ def test_two_encodes_at_once(long_clip, tmp_path):
 
 def test_in_process_interrupt_with_partial_raises_interrupted(long_clip, tmp_path, monkeypatch):
     """The library: Interrupted carries the kept path; without partial nothing is kept."""
-    from vidquant import encoder
+    from vidquant import encode, encoder
     from vidquant.interrupts import Interrupted
 
     model = encoder.FrameModeller.model
@@ -207,7 +207,7 @@ def test_in_process_interrupt_with_partial_raises_interrupted(long_clip, tmp_pat
     monkeypatch.setattr(encoder.FrameModeller, "model", interrupting)
     out = tmp_path / "p.vq"
     with pytest.raises(Interrupted) as info:
-        encoder.encode_file(long_clip, out, partial=True)
+        encode.encode_file(long_clip, out, partial=True)
     assert info.value.kept == out
     with open_vq(out) as decoder:
         n = sum(1 for _ in decoder.iter_frames())
@@ -217,7 +217,7 @@ def test_in_process_interrupt_with_partial_raises_interrupted(long_clip, tmp_pat
 
 def test_ctrl_c_while_the_file_is_finished_keeps_it(long_clip, tmp_path, monkeypatch):
     """A signal during the index, trailer and rename is held too: the whole file is kept."""
-    from vidquant import encoder
+    from vidquant import encode, encoder
     from vidquant.interrupts import Interrupted
 
     flush = encoder.FrameCoder.flush
@@ -229,7 +229,7 @@ def test_ctrl_c_while_the_file_is_finished_keeps_it(long_clip, tmp_path, monkeyp
     monkeypatch.setattr(encoder.FrameCoder, "flush", interrupted_flush)
     out = tmp_path / "f.vq"
     with pytest.raises(Interrupted) as info:
-        encoder.encode_file(long_clip, out, partial=True)
+        encode.encode_file(long_clip, out, partial=True)
     assert "kept the first 60 frames" in str(info.value)
     with open_vq(out) as decoder:
         assert decoder.read_index()[0].frames == 60

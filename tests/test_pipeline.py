@@ -11,7 +11,8 @@ import pytest
 
 import vidquant.encoder as encoder_module
 from vidquant.codec.container import ContainerWriter
-from vidquant.encoder import Encoder, encode_file, make_header
+from vidquant.encode import encode_file
+from vidquant.encoder import Encoder, make_header
 from vidquant.io.reader import VideoReader
 from vidquant.settings import EncodeSettings
 

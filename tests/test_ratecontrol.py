@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from media import make_clip
 from vidquant.cli.common import EXIT_USAGE, parse_size
 from vidquant.cli.main import app
-from vidquant.encoder import encode_file
+from vidquant.encode import encode_file
 from vidquant.errors import SettingsError
 from vidquant.ratecontrol import _ladder, plan_rate
 from vidquant.settings import EncodeSettings

@@ -11,7 +11,8 @@ import pytest
 
 from vidquant.codec.container import ContainerWriter
 from vidquant.decoder import VqDecoder, open_vq
-from vidquant.encoder import Encoder, encode_file, make_header
+from vidquant.encode import encode_file
+from vidquant.encoder import Encoder, make_header
 from vidquant.export import decode_file
 from vidquant.io.reader import VideoReader
 from vidquant.metrics import psnr

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from vidquant.cli.main import app
 from vidquant.codec import format as fmt
 from vidquant.decoder import VqDecoder
-from vidquant.encoder import encode_file
+from vidquant.encode import encode_file
 from vidquant.settings import EncodeSettings
 
 FRAME_TAGS = (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME)

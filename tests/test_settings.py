@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from vidquant.errors import SettingsError
 from vidquant.settings import EncodeSettings, load_settings
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+DESCRIBED = ("default", "small", "quality")
 
 
 @pytest.mark.parametrize("k", [0, 1, 257, -1])
@@ -48,7 +51,21 @@ def test_bad_toml_and_missing_config(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.toml")))
 def test_shipped_presets_load(name: str) -> None:
-    load_settings(CONFIGS / name)
+    table = tomllib.loads((CONFIGS / name).read_text(encoding="utf-8"))["encode"]
+    settings = load_settings(CONFIGS / name)
+    defaults = EncodeSettings()
+    assert table, f"{name} sets nothing"
+    for field in dataclasses.fields(EncodeSettings):
+        expected = table.get(field.name, getattr(defaults, field.name))
+        assert getattr(settings, field.name) == expected, (name, field.name)
+
+
+def test_shipped_presets_mean_what_they_say() -> None:
+    default, small, quality = (load_settings(CONFIGS / f"{n}.toml") for n in DESCRIBED)
+    assert default == EncodeSettings()  # "the defaults, written out"
+    assert small.k < default.k < quality.k
+    assert small.stickiness > default.stickiness > quality.stickiness
+    assert small.zstd_level > default.zstd_level
 
 
 def test_presets_exist() -> None:

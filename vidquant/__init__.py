@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from vidquant._version import __version__
 
 _EXPORTS = {
-    "encode_file": "vidquant.encoder",
-    "EncodeReport": "vidquant.encoder",
+    "encode_file": "vidquant.encode",
+    "EncodeReport": "vidquant.encode",
     "decode_file": "vidquant.export",
     "DecodeReport": "vidquant.export",
     "open_vq": "vidquant.decoder",
@@ -50,7 +50,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from vidquant.decoder import VqDecoder, open_vq
-    from vidquant.encoder import EncodeReport, encode_file
+    from vidquant.encode import EncodeReport, encode_file
     from vidquant.errors import FormatError, InputError, OutputError, SettingsError, VidquantError
     from vidquant.export import DecodeReport, decode_file
     from vidquant.frames import Frame, PaletteFrame

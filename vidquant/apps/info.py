@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidquant.codec.container import AudioHeader, AudioPacket, Header
+from vidquant.codec.meta import source_facts
 from vidquant.decoder import open_vq
 from vidquant.metrics import bitrate_kbps
 
@@ -88,3 +89,47 @@ def describe(path: str | Path) -> VqInfo:
             overhead_bytes=decoder.file_size - label_bytes - palette_bytes - audio_bytes,
             audio=decoder.audio,
         )
+
+
+def info_lines(vq: VqInfo, path: str | Path) -> list[str]:
+    """What ``vidquant info`` prints for ``vq`` (read from ``path``): one aligned line a fact."""
+    h = vq.header
+    # The metadata is descriptive and may come from another writer: trust no type in it.
+    source = source_facts(h.meta)
+    rows = [
+        ("file", str(path)),
+        ("format version", f"{vq.version[0]}.{vq.version[1]}"),
+        ("encoder", str(h.meta.get("encoder", "?"))[:80]),
+        ("size", f"{h.width}x{h.height}"),
+        ("frame rate", f"{float(h.fps):.3f} fps ({h.fps.numerator}/{h.fps.denominator})"),
+        ("time base", f"{h.time_base.numerator}/{h.time_base.denominator} s"),
+        ("duration", f"{vq.duration_s:.3f} s"),
+        ("frames", str(vq.frames)),
+        ("keyframes", str(vq.keyframes)),
+        ("k", str(h.k)),
+        (
+            "source",
+            f"{source.get('name')} ({source.get('codec')}, {source.get('pix_fmt')}, "
+            f"{source.get('width')}x{source.get('height')})",
+        ),
+    ]
+    a = vq.audio
+    rows.append(
+        (
+            "audio",
+            "none"
+            if a is None
+            else f"{a.codec}, {a.sample_rate} Hz, {a.channels} ch ({a.layout or '?'})",
+        )
+    )
+    for name, nbytes in (
+        ("total", vq.file_bytes),
+        ("labels", vq.label_bytes),
+        ("palettes", vq.palette_bytes),
+        ("audio", vq.audio_bytes),
+        ("overhead", vq.overhead_bytes),
+    ):
+        share = 100 * nbytes / vq.file_bytes if vq.file_bytes else 0.0
+        rows.append((f"{name}", f"{nbytes:>12,d} B  {vq.kbps(nbytes):10.1f} kbps  {share:5.1f} %"))
+    width = max(len(name) for name, _ in rows)
+    return [f"{name:<{width}}  {value}" for name, value in rows]

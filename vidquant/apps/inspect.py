@@ -28,6 +28,7 @@ from vidquant.apps.pictures import (
     save_side_by_side,
 )
 from vidquant.codec.container import FrameRecord, Header
+from vidquant.codec.meta import encode_start_s, source_name, still_time_s
 from vidquant.decoder import VqDecoder, open_vq
 from vidquant.errors import FormatError, InputError, OutputError, SettingsError
 from vidquant.fileutil import atomic_path, check_output
@@ -393,18 +394,16 @@ def _original_frame(
     path, note = _locate_original(src, header, original)
     if path is None:
         return _Original(None, None, note)
-    still = header.meta.get("still")
-    if isinstance(still, dict):
+    still_s = still_time_s(header.meta)
+    if still_s is not None:
         # A one-frame .vq from `vidquant image`: its source is a picture, or a video's frame at
         # the time `image --time` asked for.
-        asked = still.get("time_s")
-        ok = isinstance(asked, int | float) and math.isfinite(asked) and asked >= 0
-        at_s = float(asked) if ok else 0.0
+        at_s = still_s
         read = _read_original_picture
     else:
         # The middle of the frame, on the original's clock (``encode --start`` moved time 0):
         # a time on the frame's own start may round to the frame before it there.
-        at_s = _encode_start_s(header) + frame.time_s + frame.duration * header.time_base / 2
+        at_s = encode_start_s(header.meta) + frame.time_s + frame.duration * header.time_base / 2
         read = _read_original_frame
     try:
         rgb = read(path, float(at_s), width=header.width)
@@ -428,24 +427,13 @@ def _locate_original(
     """The original video to compare with, or None and why there is none."""
     if original is not None:
         return Path(original), None
-    source = header.meta.get("source")
-    # The metadata is descriptive and may come from another writer: trust no type in it, and
-    # take a bare file name only (never a path that reaches out of the .vq's folder).
-    name = source.get("name") if isinstance(source, dict) else None
-    if not isinstance(name, str) or not name or Path(name).name != name:
+    name = source_name(header.meta)  # a bare file name: never a path out of the .vq's folder
+    if name is None:
         return None, f"{src.name} does not name its source video"
     candidate = src.parent / name
     if candidate.is_file() and candidate.resolve() != src.resolve():
         return candidate, None
     return None, f"its source {name} is not beside {src.name}"
-
-
-def _encode_start_s(header: Header) -> float:
-    """Where the file's time 0 lies in its source (``encode --start``), seconds."""
-    settings = header.meta.get("settings")
-    start = settings.get("start_s") if isinstance(settings, dict) else None
-    ok = isinstance(start, int | float) and math.isfinite(start) and start >= 0
-    return float(start) if ok else 0.0
 
 
 def _read_original_frame(path: Path, time_s: float, *, width: int) -> np.ndarray | None:

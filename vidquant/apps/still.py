@@ -21,17 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from vidquant import __version__
-from vidquant.codec.container import ContainerWriter, FrameRecord, Header
+from vidquant.codec.container import ContainerWriter, Header
 from vidquant.codec.format import MAX_HEIGHT, MAX_WIDTH
-from vidquant.codec.labels import LabelEncoder
+from vidquant.codec.meta import make_meta
 from vidquant.colours import colour_histogram, nearest_entries
+from vidquant.encoder import FrameCoder, QuantizedFrame
 from vidquant.errors import SettingsError
 from vidquant.fileutil import atomic_path, check_output
+from vidquant.frames import PaletteFrame
 from vidquant.io.image import Picture, indexed_png, read_picture, write_bytes
 from vidquant.metrics import psnr
 from vidquant.palette import METHODS, fit_palette
-from vidquant.settings import check_k
+from vidquant.settings import EncodeSettings, check_k
 
 __all__ = [
     "METHODS",
@@ -218,32 +219,25 @@ def write_still_vq(
     if len(palette) < 2:
         palette = np.concatenate([palette, palette])
     k = len(palette)
-    meta = {
-        "encoder": f"vidquant {__version__}",
-        "still": {"method": result.method, "k": result.k, "time_s": time_s},
-        "source": {
+    meta = make_meta(
+        still={"method": result.method, "k": result.k, "time_s": time_s},
+        source={
             "name": source.name if source else None,
             "codec": codec,
             "pix_fmt": pix_fmt,
             "width": w,
             "height": h,
         },
-    }
-    header = Header(width=w, height=h, fps=Fraction(1), time_base=Fraction(1, 1000), k=k, meta=meta)
-    coded = LabelEncoder().encode(result.labels, None)
-    record = FrameRecord(
-        keyframe=True,
-        pts=0,
-        duration=1000,
-        label_mode=coded.mode,
-        palette_index=np.arange(k, dtype=np.uint8),
-        palette_rgb=palette,
-        labels=coded.payload,
     )
+    time_base = Fraction(1, 1000)
+    header = Header(width=w, height=h, fps=Fraction(1), time_base=time_base, k=k, meta=meta)
+    # One keyframe shown for a second, coded by the video encoder's own label-coding stage.
+    frame = PaletteFrame(0, 0, 1000, time_base, result.labels, palette, True)
+    keyframe = QuantizedFrame(frame, np.arange(k, dtype=np.uint8), palette, None, False)
     with atomic_path(dst) as tmp, open(tmp, "wb") as f:
-        writer = ContainerWriter(f, header)
-        writer.write_frame(record)
-        writer.close()
+        coder = FrameCoder(ContainerWriter(f, header), zstd_level=EncodeSettings().zstd_level)
+        coder.code(keyframe)
+        coder.flush()
         size = f.tell()
     return size
 

@@ -76,7 +76,7 @@ def encode(
     debug: Debug = False,
 ) -> None:
     """Encode a video into a palette video (.vq)."""
-    from vidquant.encoder import encode_file
+    from vidquant.encode import encode_file
     from vidquant.io.reader import describe_times
     from vidquant.settings import load_settings
 
