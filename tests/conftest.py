@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from media import make_clip  # noqa: E402
+from media import make_clip, synthetic_frame  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_media" / "sample.mp4"
@@ -26,3 +29,61 @@ def sample() -> Path:
     """The project's sample clip (real photographs; see sample_media/README.md)."""
     assert SAMPLE.exists(), "sample_media/sample.mp4 is missing: run sample_media/make_sample.py"
     return SAMPLE
+
+
+# -- the explorer's pictures, folder and servers (test_explore_*.py) -------------------------
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 160x120 photo-like PNG: gradients, a disc, noise (thousands of colours)."""
+    path = tmp_path_factory.mktemp("explore") / "photo.png"
+    Image.fromarray(synthetic_frame(3, 160, 120)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def second(photo: Path) -> Path:
+    """Another picture, of another size and other colours than ``photo``."""
+    path = photo.with_name("second.png")
+    Image.fromarray(synthetic_frame(20, 120, 90, seed=7)[:, ::-1]).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def truncated(photo: Path) -> Path:
+    """A PNG cut in the middle: its header reads, its pixels do not."""
+    path = photo.with_name("truncated.png")
+    data = photo.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path, photo: Path, second: Path, truncated: Path, clip: Path) -> Path:
+    """A folder of two pictures, a truncated one, a video, a text file and a sub-folder."""
+    shutil.copy(second, tmp_path / "b.png")
+    shutil.copy(photo, tmp_path / "a.PNG")
+    shutil.copy(clip, tmp_path / "d.mp4")
+    shutil.copy(truncated, tmp_path / "c.png")
+    (tmp_path / "notes.txt").write_text("not a picture")
+    (tmp_path / "older").mkdir()
+    shutil.copy(photo, tmp_path / "older" / "e.png")  # not recursive: not listed
+    return tmp_path
+
+
+@pytest.fixture
+def serve(request: pytest.FixtureRequest) -> Iterator:
+    """``serve(sources, **options)``: a started :class:`Explorer`, stopped after the test."""
+    from vidquant.apps.explore import Explorer  # only where an explorer is wanted
+
+    started: list[Explorer] = []
+
+    def start(sources: Path | list[Path], **options: object) -> Explorer:
+        explorer = Explorer(sources, **options).start()
+        started.append(explorer)
+        return explorer
+
+    yield start
+    for explorer in started:
+        explorer.stop()

@@ -13,8 +13,9 @@ Otherwise the arguments go to libFuzzer. A corpus directory that is missing or e
 seed inputs written into it first; with no corpus directory at all a temporary one is made.
 ``-max_len`` defaults to 8192 bytes.
 
-This module imports ``targets`` (and so vidquant) only inside its functions: the harness must
-import vidquant first, inside ``atheris.instrument_imports()``.
+This module imports the ``fuzz`` package's targets and inputs (and so vidquant) only inside its
+functions: the harness must import vidquant first, inside ``atheris.instrument_imports()``. The
+harness puts ``tests/`` on ``sys.path`` for ``fuzz`` and the repository root for vidquant.
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ from pathlib import Path
 
 
 def _check(kind: str):
-    import targets
+    from fuzz import targets
 
     return targets.check_container if kind == "container" else targets.check_label_input
 
 
 def _write_seeds(kind: str, directory: Path) -> None:
-    import targets
+    from fuzz import inputs
 
-    targets.write_seeds(directory, kind)
+    inputs.write_seeds(directory, kind)
 
 
 def replay(kind: str, files: list[str]) -> int:

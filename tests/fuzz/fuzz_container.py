@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """atheris harness: any bytes as a ``.vq`` file (ContainerReader and VqDecoder).
 
-Property (``targets.check_container``): opening, iterating every frame and audio packet,
+Property (``fuzz.targets.check_container``): opening, iterating every frame and audio packet,
 ``read_index()``, seeking with ``iter_frames(start_s=...)`` and ``iter_media(salvage=True)``
 raise nothing but FormatError (salvage raises nothing at all), every frame is well-formed, and the
-traced peak allocation stays within ``targets.container_memory_bound``.
+traced peak allocation stays within ``fuzz.bounds.container_memory_bound``.
 
 Usage (from the repository root)::
 
@@ -27,11 +27,11 @@ import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for _p in (str(HERE.parent.parent), str(HERE)):
+for _p in (str(HERE.parent.parent), str(HERE.parent)):  # vidquant, and the fuzz package
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-import _harness  # noqa: E402
+from fuzz import _harness  # noqa: E402
 
 _harness.plain_python_modes("container")  # --write-seeds / --replay: exit before atheris
 
@@ -42,10 +42,11 @@ with atheris.instrument_imports(include=["vidquant"]):
     import vidquant.codec.labels  # noqa: E402, F401
     import vidquant.decoder  # noqa: E402, F401
 
-import targets  # noqa: E402
+from fuzz import inputs, records, targets  # noqa: E402
+from vidquant.codec import format as fmt  # noqa: E402
 
-MAGIC = targets.fmt.MAGIC
-SEEDS = list(targets.seed_files().values())
+MAGIC = fmt.MAGIC
+SEEDS = list(inputs.seed_files().values())
 # VIDQUANT_FUZZ_MEMORY=0 skips the tracemalloc check (about 3x more inputs per second).
 MEMORY = os.environ.get("VIDQUANT_FUZZ_MEMORY", "1") != "0"
 
@@ -62,7 +63,7 @@ def CustomMutator(data: bytes, max_size: int, seed: int) -> bytes:  # noqa: N802
         fix = rng.choice(("none", "crc"))
     elif choice < 0.5:
         # libFuzzer's mutator on the decompressed label map of one frame (CRC fixed)
-        out = targets.edit_labels(
+        out = records.edit_labels(
             data,
             rng.randrange(64),
             [],
@@ -73,9 +74,9 @@ def CustomMutator(data: bytes, max_size: int, seed: int) -> bytes:  # noqa: N802
     else:
         out = data
         for _ in range(rng.randint(1, 3)):
-            out = targets.apply_op(out, targets.random_op(rng, out, SEEDS), SEEDS)
-        fix = rng.choice(targets.FIXES)
-    out = targets.mend(out, fix)
+            out = records.apply_op(out, records.random_op(rng, out, SEEDS), SEEDS)
+        fix = rng.choice(records.FIXES)
+    out = records.mend(out, fix)
     if len(out) > max_size:
         out = atheris.Mutate(data, max_size)
     return out
@@ -86,7 +87,7 @@ def main() -> None:
     if MEMORY:
         # Trace for the whole run: starting and stopping tracemalloc for every input leaks
         # about 250 bytes a time in CPython 3.11 (RSS would reach -rss_limit_mb in an hour).
-        # The checks then measure from a baseline (targets._Tracer).
+        # The checks then measure from a baseline (fuzz.bounds.Tracer).
         tracemalloc.start()
     atheris.Setup(args, TestOneInput, custom_mutator=CustomMutator)
     atheris.Fuzz()

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """atheris harness: ``LabelDecoder(w, h, k).decode(mode, payload, previous)``.
 
-Property (``targets.check_labels``): a FormatError carrying the offset, or a (h, w) uint8 map
-with every label < k, within ``targets.labels_memory_bound``.
+Property (``fuzz.targets.check_labels``): a FormatError carrying the offset, or a (h, w) uint8
+map with every label < k, within ``fuzz.bounds.labels_memory_bound``.
 
-An input is read by ``targets.decode_label_input``: 8 bytes choose w and h (1..64), k (2..256),
-the mode (mostly 0..3, sometimes out of range), the previous map (None or a valid random map),
-one of ``targets.PAYLOAD_KINDS`` (an exact-size Zstandard frame, wrong sizes, declared sizes up
-to 2**64 - 1, concatenated and skippable frames, trailing bytes, damaged checksums, raw bytes,
-...) and a number the kind uses; the remaining bytes are the label values. So libFuzzer mutates
-label contents and frame shapes directly instead of having to discover Zstandard.
+An input is read by ``fuzz.inputs.decode_label_input``: 8 bytes choose w and h (1..64), k
+(2..256), the mode (mostly 0..3, sometimes out of range), the previous map (None or a valid
+random map), one of ``fuzz.payloads.PAYLOAD_KINDS`` (an exact-size Zstandard frame, wrong sizes,
+declared sizes up to 2**64 - 1, concatenated and skippable frames, trailing bytes, damaged
+checksums, raw bytes, ...) and a number the kind uses; the remaining bytes are the label
+values. So libFuzzer mutates label contents and frame shapes directly instead of having to
+discover Zstandard.
 
 Usage (from the repository root)::
 
@@ -26,22 +27,21 @@ import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for _p in (str(HERE.parent.parent), str(HERE)):
+for _p in (str(HERE.parent.parent), str(HERE.parent)):  # vidquant, and the fuzz package
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-import _harness  # noqa: E402
+from fuzz import _harness  # noqa: E402
 
 _harness.plain_python_modes("labels")  # --write-seeds / --replay: exit before atheris
 
 import atheris  # noqa: E402
 
-# targets is instrumented too: its branches (which payload kind, which check failed) are
-# coverage features, so the corpus keeps an input of every kind (labels.py alone is small).
-with atheris.instrument_imports(include=["vidquant", "targets"]):
-    import targets  # noqa: E402
-
+# The fuzz package is instrumented too: its branches (which payload kind, which check failed)
+# are coverage features, so the corpus keeps an input of every kind (labels.py alone is small).
+with atheris.instrument_imports(include=["vidquant", "fuzz"]):
     import vidquant.codec.labels  # noqa: E402, F401
+    from fuzz import targets  # noqa: E402
 
 MEMORY = os.environ.get("VIDQUANT_FUZZ_MEMORY", "1") != "0"
 
@@ -55,7 +55,7 @@ def main() -> None:
     if MEMORY:
         # Trace for the whole run: starting and stopping tracemalloc for every input leaks
         # about 250 bytes a time in CPython 3.11 (RSS would reach -rss_limit_mb in an hour).
-        # The checks then measure from a baseline (targets._Tracer).
+        # The checks then measure from a baseline (fuzz.bounds.Tracer).
         tracemalloc.start()
     atheris.Setup(args, TestOneInput)
     atheris.Fuzz()

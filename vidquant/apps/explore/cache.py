@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from vidquant.apps.explore.http import Busy
+from vidquant.apps.explore.types import Busy
 
 V = TypeVar("V")
 

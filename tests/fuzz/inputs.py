@@ -1,0 +1,202 @@
+"""Valid inputs to start from: seed files written with the library, small streams built record
+by record, and label-decoder calls read from fuzzer bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from fuzz.payloads import PAYLOAD_KINDS, label_payload, zstd_raw_frame
+from vidquant.codec import format as fmt
+from vidquant.codec.container import (
+    AudioHeader,
+    AudioPacket,
+    ContainerWriter,
+    FrameRecord,
+    Header,
+    pack_header,
+    pack_record,
+)
+from vidquant.codec.labels import LabelEncoder
+
+TESTS = Path(__file__).resolve().parent.parent
+GOLDEN_VQ = TESTS / "golden" / "tiny.vq"
+
+# --------------------------------------------------------------------------------------------
+# valid seed files
+
+
+def _write_clip(
+    width: int,
+    height: int,
+    k: int,
+    plan: list[tuple[str, int]],
+    *,
+    audio: bool = False,
+    seed: int = 0,
+) -> bytes:
+    """A small valid file from synthetic label maps. ``plan`` lists (kind, duration) per frame:
+    kind "key" (KFRM), "same" (REPEAT), "move" (a block of pixels changes: COPY when k < 256,
+    DELTA with k = 256), "new" (most pixels change: the encoder may pick INTRA in a PFRM)."""
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    header = Header(width, height, Fraction(25), Fraction(1, 1000), k, meta={"fuzz": "seed"})
+    audio_header = (
+        AudioHeader("opus", 48000, 2, "stereo", Fraction(1, 48000), b"OpusHead\x01\x02")
+        if audio
+        else None
+    )
+    writer = ContainerWriter(buf, header, audio=audio_header)
+    coder = LabelEncoder(level=3)
+    labels = rng.integers(0, k, (height, width), dtype=np.uint8)
+    palette = rng.integers(0, 256, (k, 3), dtype=np.uint8)
+    previous = None
+    pts = 0
+    for i, (kind, duration) in enumerate(plan):
+        labels = labels.copy()
+        if kind == "key":
+            labels = rng.integers(0, k, (height, width), dtype=np.uint8)
+            labels[: height // 2] = labels[0, 0]
+            if k == 256:
+                labels[0, -1] = 255
+            previous = None
+        elif kind == "move":
+            y, x = rng.integers(0, height), rng.integers(0, width)
+            labels[y : y + 3, x : x + 3] = (int(labels[y, x]) + 1) % k
+            if k == 256:
+                labels[0, -1] = 255  # keeps the encoder on DELTA
+        elif kind == "new":
+            labels = rng.integers(0, k, (height, width), dtype=np.uint8)
+        keyframe = kind == "key"
+        coded = coder.encode(labels, previous)
+        if keyframe:
+            index, rgb = np.arange(k, dtype=np.uint8), palette
+        else:
+            index = np.sort(rng.choice(k, size=min(k, i % 3), replace=False)).astype(np.uint8)
+            rgb = rng.integers(0, 256, (len(index), 3), dtype=np.uint8)
+        writer.write_frame(
+            FrameRecord(keyframe, pts, duration, coded.mode, index, rgb, coded.payload)
+        )
+        if audio:
+            for j in range(2):
+                writer.write_audio(AudioPacket(pts * 48 + j * 480, 480, rng.bytes(12 + i)))
+        previous = labels
+        pts += duration
+    writer.close()
+    return buf.getvalue()
+
+
+def seed_files() -> dict[str, bytes]:
+    """Small valid ``.vq`` files covering every record kind, label mode and the audio records.
+
+    ``golden`` is the committed encoder output (tests/golden/tiny.vq, made by the real Encoder:
+    COPY, REPEAT, palette deltas, two keyframes); the others are written here with
+    ContainerWriter and LabelEncoder from synthetic label maps.
+    """
+    seeds: dict[str, bytes] = {}
+    if GOLDEN_VQ.exists():
+        seeds["golden"] = GOLDEN_VQ.read_bytes()
+    seeds["k256_delta"] = _write_clip(
+        12, 8, 256, [("key", 40), ("move", 40), ("same", 40), ("new", 40), ("key", 80)], seed=1
+    )
+    seeds["audio"] = _write_clip(
+        8, 6, 8, [("key", 40), ("move", 40), ("same", 40)], audio=True, seed=2
+    )
+    seeds["k2_wide"] = _write_clip(40, 2, 2, [("key", 1), ("move", 1), ("key", 3)], seed=3)
+    seeds["one_pixel"] = _write_clip(1, 1, 3, [("key", 5), ("move", 5)], seed=4)
+    empty = io.BytesIO()
+    ContainerWriter(empty, Header(4, 4, Fraction(1), Fraction(1), 16)).close()
+    seeds["no_frames"] = empty.getvalue()
+    return seeds
+
+
+def write_seeds(directory: Path, kind: str = "container") -> list[Path]:
+    """Write the seed inputs of ``kind`` ("container" or "labels") into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if kind == "container":
+        items = {f"seed-{name}.vq": data for name, data in seed_files().items()}
+    else:
+        items = {f"seed-{i:02d}.bin": data for i, data in enumerate(label_seed_inputs())}
+    paths = []
+    for name, data in items.items():
+        path = directory / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def stream(w: int, h: int, k: int, records: list[bytes]) -> bytes:
+    """A preamble and a ``w`` x ``h``, ``k``-colour HEAD, then ``records`` (no INDX, no TAIL)."""
+    out = fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR)
+    out += pack_record(fmt.TAG_HEADER, pack_header(Header(w, h, Fraction(1), Fraction(1), k)))
+    return out + b"".join(records)
+
+
+def rle_keyframe(pts: int, w: int, h: int, k: int, value: int) -> bytes:
+    """A KFRM record at ``pts`` whose label map is ``value`` everywhere (an RLE frame)."""
+    labels = zstd_raw_frame(w * h, bytes([value]), rle_count=w * h)
+    return pack_record(fmt.TAG_KEYFRAME, fmt.FRAME.pack(pts, 1, 0, k) + bytes(3 * k) + labels)
+
+
+# --------------------------------------------------------------------------------------------
+# label inputs as bytes (for atheris)
+
+
+@dataclass
+class LabelCase:
+    width: int
+    height: int
+    k: int
+    mode: int
+    payload: bytes
+    previous: np.ndarray | None = field(default=None, repr=False)
+
+
+def _mode_from_byte(b: int) -> int:
+    """Mostly 0..3; 240..255 map to out-of-range modes (4, 255, -1, 2**31, ...)."""
+    if b < 240:
+        return b % 4
+    return (4, 5, 7, 8, 16, 100, 127, 128, 200, 254, 255, 256, -1, -2, 2**31, 2**63)[b - 240]
+
+
+LABEL_INPUT_HEAD = 8  # width, height, k, mode, previous, kind, number (2 bytes)
+
+
+def decode_label_input(data: bytes) -> LabelCase:
+    """Interpret fuzzer bytes as a label-decoder call.
+
+    Layout: width-1, height-1 (1..64 each), k-2 (0..254, 255 means k=256), mode byte (see
+    :func:`_mode_from_byte`), previous (0 = None, else a seed for a random valid map), payload
+    kind (index into PAYLOAD_KINDS), number (u16), then the content bytes.
+    """
+    head = data[:LABEL_INPUT_HEAD].ljust(LABEL_INPUT_HEAD, b"\x00")
+    width = head[0] % 64 + 1
+    height = head[1] % 64 + 1
+    k = 256 if head[2] == 255 else head[2] + 2
+    mode = _mode_from_byte(head[3])
+    previous = None
+    if head[4]:
+        previous = np.random.default_rng(head[4]).integers(0, k, (height, width), dtype=np.uint8)
+    kind = PAYLOAD_KINDS[head[5] % len(PAYLOAD_KINDS)]
+    number = int.from_bytes(head[6:8], "little")
+    content = data[LABEL_INPUT_HEAD:]
+    payload = label_payload(kind, width * height, content, number)
+    return LabelCase(width, height, k, mode, payload, previous)
+
+
+def label_seed_inputs() -> list[bytes]:
+    """A seed per payload kind and mode, with labels below k (valid) and at k."""
+    seeds = []
+    for i, _ in enumerate(PAYLOAD_KINDS):
+        for mode in range(4):
+            k = 2 + (i * 37 + mode * 11) % 254
+            content = bytes(range(k)) if mode != 3 else bytes(range(k + 1))
+            head = bytes([(i * 5) % 64, (i * 3 + mode) % 16, k - 2, mode, mode, i, i, 0])
+            seeds.append(head + content)
+    return seeds
