@@ -14,24 +14,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "benchmarks" / "out"
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # run from a checkout, without `pip install -e .`
+
+from benchkit import OUT, SAMPLES  # noqa: E402
+from benchkit.jobs import JOBS  # noqa: E402
+from benchkit.machine import machine  # noqa: E402
+from benchkit.procs import child_main, run_child, run_measured  # noqa: E402
+from benchkit.quality import PSNR_CAP_DB  # noqa: E402
+from benchkit.references import (  # noqa: E402
+    gif_command,
+    gif_filter,
+    gif_frame_count,
+    palettegen_refuses,
+)
+from benchkit.tables import text_table, verdict  # noqa: E402
+
 SAMPLE_SECONDS = (10, 60)
-PSNR_CAP = 100.0  # dB given to a frame that matches exactly (MSE 0)
 ENCODE_FPS, DECODE_FPS, PEAK_SPREAD = 30.0, 200.0, 0.20  # targets at 720p
 COLUMNS = (  # table: header, key, width, format
+    ("frames", "frames", 7, "d"),
     ("enc fps", "encode_fps", 8, ".1f"),
     ("dec fps", "decode_fps", 8, ".1f"),
     ("kbps", "kbps", 7, ".0f"),
@@ -49,69 +60,6 @@ PSNR_KINDS = (
     ("of the mean MSE", "psnr_global"),
 )
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
-sys.path.insert(0, str(ROOT))  # run from a checkout, without `pip install -e .`
-
-
-def peak_rss_mib() -> float:
-    """Peak RSS of this process image in MiB: VmHWM, else ru_maxrss (Linux: KiB).
-
-    VmHWM starts afresh at exec. ru_maxrss does not: Linux carries the spawning process's
-    high-water mark over exec, so a child's ru_maxrss is never below its parent's RSS.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run_measured(cmd: list[str]) -> tuple[str, float, float]:
-    """Run ``cmd``; return (stdout, wall seconds, peak RSS in MiB of that child alone).
-
-    ``os.wait4`` gives the rusage of exactly this child (RUSAGE_CHILDREN's ru_maxrss is the
-    largest of all children so far). It is an upper bound: see :func:`peak_rss_mib`.
-    """
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": path}
-    )
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    proc.stdout.close()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
-    return out, wall, usage.ru_maxrss / 1024  # Linux reports KiB
-
-
-def child(mode: str, args: list[str]) -> None:
-    """Body of a measured subprocess: one encode or one decode; prints one JSON line."""
-    if mode == "encode":
-        from vidquant.encoder import encode_file
-        from vidquant.settings import EncodeSettings
-    else:  # the decoder alone, as a player would import it
-        from vidquant.decoder import open_vq
-
-    base = peak_rss_mib()  # after imports
-    t0 = time.perf_counter()
-    if mode == "encode":
-        rep = encode_file(args[0], args[1], EncodeSettings(k=int(args[2])), force=True)
-        wall = time.perf_counter() - t0
-        res = {key: getattr(rep, key) for key in ("frames", "keyframes", "duration_s", "kbps")}
-        res.update(bytes=rep.sizes.total, frames_lost=rep.frames_lost)
-    else:
-        frames, touched = 0, 0
-        with open_vq(args[0]) as dec:
-            for frame in dec.iter_rgb():
-                touched ^= int(frame.rgb[-1, -1, 0])  # make sure the pixels exist
-                frames += 1
-        wall = time.perf_counter() - t0
-        res = {"frames": frames, "width": dec.header.width, "height": dec.header.height}
-    res.update(wall_s=wall, fps=res["frames"] / wall, base_mib=base, peak_mib=peak_rss_mib())
-    print(json.dumps(res))
 
 
 def sample_clip(seconds: int) -> Path:
@@ -121,7 +69,7 @@ def sample_clip(seconds: int) -> Path:
         print(f"making {path.name} (once; cached in {OUT}) ...", flush=True)
         tmp = path.with_suffix(".part.mp4")
         size = ["--width", "1280", "--height", "720", "--seconds", str(seconds)]
-        cmd = [sys.executable, str(ROOT / "sample_media" / "make_sample.py"), "--out", str(tmp)]
+        cmd = [sys.executable, str(SAMPLES / "make_sample.py"), "--out", str(tmp)]
         subprocess.run(cmd + size, check=True, stdout=subprocess.DEVNULL)
         tmp.replace(path)
     return path
@@ -133,10 +81,10 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def psnr(mse_value: float) -> float:
-    """PSNR in dB of a mean squared error (8-bit peak), capped at PSNR_CAP."""
+    """PSNR in dB of a mean squared error (8-bit peak), capped at PSNR_CAP_DB."""
     if mse_value == 0:
-        return PSNR_CAP
-    return float(np.minimum(PSNR_CAP, 10 * np.log10(255**2 / mse_value)))  # NaN stays NaN
+        return PSNR_CAP_DB
+    return float(np.minimum(PSNR_CAP_DB, 10 * np.log10(255**2 / mse_value)))  # NaN stays NaN
 
 
 def pair_by_pts(src: Iterable[Any], test: Iterable[Any]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -165,13 +113,13 @@ def psnr_stats(pairs: Pairs, n_src: int) -> dict[str, Any]:
     """Per-frame PSNR (mean, min, mean of inexact frames) and PSNR of the mean MSE."""
     errors = np.array([mse(a, b) for a, b in pairs] or [np.nan])
     values = np.array([psnr(e) for e in errors])
-    inexact = values[values < PSNR_CAP]
+    inexact = values[values < PSNR_CAP_DB]
     return {
         "psnr_mean": float(values.mean()),
         "psnr_min": float(values.min()),
         "psnr_mean_inexact": float(inexact.mean()) if len(inexact) else float("nan"),
         "psnr_global": psnr(float(errors.mean())),
-        "exact_frames": int((values >= PSNR_CAP).sum()),
+        "exact_frames": int((values >= PSNR_CAP_DB).sum()),
         "paired": int(np.isfinite(errors).sum()),
         "source_frames": n_src,
     }
@@ -183,11 +131,10 @@ def bench_clip(clip: Path, k: int) -> dict[str, Any]:
     from vidquant.io.reader import VideoReader
 
     vq = OUT / f"{clip.stem}.k{k}.vq"
-    me = [sys.executable, str(Path(__file__).resolve()), "--child"]
     print(f"[{clip.name}] encoding at k={k} ...", flush=True)
-    enc = json.loads(run_measured([*me, "encode", str(clip), str(vq), str(k)])[0])
+    enc = run_child(__file__, "vq-encode", clip, vq, json.dumps({"k": k}))
     print(f"[{clip.name}] decoding to RGB ...", flush=True)
-    dec = json.loads(run_measured([*me, "decode", str(vq)])[0])
+    dec = run_child(__file__, "vq-decode", vq)
     print(f"[{clip.name}] PSNR against the source ...", flush=True)
     with VideoReader(clip) as src, open_vq(vq) as d:
         quality = psnr_stats(pair_by_pts(src, d.iter_rgb()), enc["frames"])
@@ -217,22 +164,17 @@ def bench_gif(clip: Path, k: int, n_src: int, duration_s: float) -> dict[str, An
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return {"skipped": "no ffmpeg binary on PATH"}
-    if not 4 <= k <= 256:
-        return {"skipped": f"palettegen needs 4 <= max_colors <= 256, k={k}"}
+    if refused := palettegen_refuses(k):
+        return {"skipped": refused}
     with av.open(str(clip)) as c:  # convert YUV as VideoReader does (BT.709 for untagged HD)
         first = next(c.decode(video=0))
         untagged_hd = first.colorspace not in (1, 4, 5, 6, 7, 9, 10) and first.height >= 720
-    graph = (
-        f"{'scale=in_color_matrix=bt709,' if untagged_hd else ''}format=bgra,split[a][b];"
-        f"[a]palettegen=max_colors={k}:stats_mode=full:reserve_transparent=0[p];"
-        "[b][p]paletteuse=dither=none"
-    )
+    matrix = "scale=in_color_matrix=bt709," if untagged_hd else ""
+    graph = gif_filter(k, before=f"{matrix}format=bgra,")
     gif = OUT / f"{clip.stem}.k{k}.gif"
     print(f"[{clip.name}] FFmpeg GIF reference ...", flush=True)
-    cmd = [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-an", "-vf", graph, str(gif)]
-    _, wall, peak = run_measured(cmd)
-    with av.open(str(gif)) as c:
-        n_gif = sum(1 for p in c.demux(video=0) if p.size)
+    _, wall, peak = run_measured(gif_command(ffmpeg, clip, gif, graph))
+    n_gif = gif_frame_count(gif)
     with VideoReader(clip) as src, av.open(str(gif)) as g:
         test = ((f.time, f.to_ndarray(format="rgb24")) for f in g.decode(video=0))
         if n_gif == n_src:
@@ -256,55 +198,9 @@ def bench_gif(clip: Path, k: int, n_src: int, duration_s: float) -> dict[str, An
     }
 
 
-def machine() -> dict[str, Any]:
-    """CPU count, versions, and the load average (other load skews the timings)."""
-    import av
-
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "av": av.__version__,
-        "ffmpeg": shutil.which("ffmpeg"),
-        "loadavg_1m": round(os.getloadavg()[0], 2),
-        "vidquant": git_state(),
-    }
-
-
-def git_state() -> str:
-    """The checkout's commit, with ``+dirty`` when vidquant/ has uncommitted changes."""
-    git = ["git", "-C", str(ROOT)]
-    run = subprocess.run
-    head = run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
-    dirty = run([*git, "status", "--porcelain", "vidquant"], capture_output=True, text=True).stdout
-    return (head.strip() or "unknown") + ("+dirty" if dirty.strip() else "")
-
-
-def verdict(ok: bool | None) -> str:
-    """MET / NOT MET, or n/a when the figure is missing."""
-    return "n/a" if ok is None else ("MET" if ok else "NOT MET")
-
-
-def print_table(results: list[dict[str, Any]], gif: dict[str, Any], short: dict[str, Any]) -> None:
-    """The compact table: one row per clip, plus the GIF reference."""
-    head = f"{'clip':<22}{'frames':>7}" + "".join(f"{h:>{w}}" for h, _, w, _ in COLUMNS)
-    print(head + "\n" + "-" * len(head))
-    rows = [(Path(r["clip"]).name, r) for r in results]
-    if "skipped" not in gif:
-        rows.append(("GIF " + Path(short["clip"]).name, gif))
-    for name, r in rows:
-        cells = (format(r[key], f) if key in r else "-" for _, key, _, f in COLUMNS)
-        print(
-            f"{name[:21]:<22}{r['frames']:>7}"
-            + "".join(f"{c:>{col[2]}}" for c, col in zip(cells, COLUMNS, strict=True))
-        )
-
-
 def main() -> None:
     """Benchmark the clips, print the figures and verdicts, write the JSON."""
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3:])
+    if child_main(sys.argv, JOBS):
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, action="append", help="clip to use (repeatable)")
@@ -340,10 +236,13 @@ def main() -> None:
 
     print(
         f"\nvidquant k={args.k}. PSNR (dB): per frame over all pixels, then mean/min over frames;"
-        f"\nexact frames count as {PSNR_CAP:g} dB, 'inexact' is the mean without them. "
+        f"\nexact frames count as {PSNR_CAP_DB:g} dB, 'inexact' is the mean without them. "
         "Memory: peak RSS of a fresh process (base: after imports)."
     )
-    print_table(results, gif, short)
+    rows = [(Path(r["clip"]).name, r) for r in results]
+    if "skipped" not in gif:
+        rows.append(("GIF " + Path(short["clip"]).name, gif))
+    print(text_table("clip", rows, COLUMNS, cut=True))
     if "skipped" in gif:
         print(f"GIF reference skipped: {gif['skipped']}")
     else:

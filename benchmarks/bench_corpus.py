@@ -25,11 +25,8 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +35,24 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE), str(HERE / "corpus")]
 
-import bench_codec  # noqa: E402  (peak memory of a child, machine facts, verdict words)
 import make_corpus  # noqa: E402
 
-OUT = HERE / "out"
+from benchkit import OUT, procs  # noqa: E402
+from benchkit.jobs import JOBS  # noqa: E402
+from benchkit.machine import machine  # noqa: E402
+from benchkit.procs import ToolRun, child_main, run_child  # noqa: E402
+from benchkit.quality import PSNR_CAP_DB, measure  # noqa: E402
+from benchkit.references import (  # noqa: E402
+    gif_command,
+    gif_filter,
+    gif_frame_count,
+    palettegen_refuses,
+)
+from benchkit.tables import md_table, verdict  # noqa: E402
+
 WORK = OUT / "corpus_runs"  # encoded files, kept for inspection
-PSNR_CAP_DB = 100.0  # an exact frame scores this instead of infinity (JSON has no inf)
 TARGET_K = 32  # the issue's targets are stated at k = 32
 REAL_TIME_X = 10.0  # decode target: 10x real time at 720p
-WEBP_OPTIONS = {"lossless": True, "method": 4, "quality": 80}  # libwebp's default effort
 QUICK_SECONDS = 3.0
 ENCODERS = ("vidquant", "ffmpeg GIF", "gifsicle -O3", "WebP lossless", "libimagequant")
 COLUMNS = (  # markdown table: header, key, format
@@ -61,238 +67,16 @@ COLUMNS = (  # markdown table: header, key, format
 )
 
 
-# --- children: one measured job each, one JSON line on stdout -------------------------------
-
-
-def child(mode: str, args: list[str]) -> dict[str, Any]:
-    """Body of a measured subprocess. Timings exclude interpreter start-up and imports."""
-    if mode == "vq-encode":
-        from vidquant.encoder import encode_file
-        from vidquant.settings import EncodeSettings
-
-        base = bench_codec.peak_rss_mib()
-        t0 = time.perf_counter()
-        rep = encode_file(
-            args[0], args[1], EncodeSettings(k=int(args[2]), audio="none"), force=True
-        )
-        res = {"frames": rep.frames, "duration_s": rep.duration_s, "bytes": rep.sizes.total}
-    elif mode == "vq-decode":
-        from vidquant.decoder import open_vq
-
-        base = bench_codec.peak_rss_mib()
-        t0 = time.perf_counter()
-        with open_vq(args[0]) as dec:
-            res = {"frames": _touch(f.rgb for f in dec.iter_rgb())}
-    elif mode == "gif-decode":
-        import av
-
-        base = bench_codec.peak_rss_mib()
-        t0 = time.perf_counter()
-        with av.open(args[0]) as c:
-            res = {"frames": _touch(f.to_ndarray(format="rgb24") for f in c.decode(video=0))}
-    elif mode == "webp":
-        return webp_child(Path(args[0]), Path(args[1]))
-    elif mode == "liq":
-        return liq_child(Path(args[0]), int(args[1]))
-    else:
-        raise SystemExit(f"unknown child mode {mode!r}")
-    wall = time.perf_counter() - t0
-    return {**res, "wall_s": wall, "base_mib": base, "peak_mib": bench_codec.peak_rss_mib()}
-
-
-def _touch(frames: Iterable[np.ndarray]) -> int:
-    """Count frames, reading one pixel of each so that it really exists."""
-    n = touched = 0
-    for rgb in frames:
-        touched ^= int(rgb[-1, -1, 0])
-        n += 1
-    return n
-
-
-def webp_child(gif: Path, out: Path) -> dict[str, Any]:
-    """Lossless animated WebP of the GIF's frames, with the GIF's delays; checked exact."""
-    import av
-    from PIL import Image, features
-
-    # Pillow's WebP writer takes every frame at once, so they are all held (see the README).
-    with av.open(str(gif)) as c:
-        frames = [(f.time, f.to_image()) for f in c.decode(video=0)]
-    times = [t for t, _ in frames]
-    gaps = np.diff(times).tolist()
-    durations = [round(1000 * d) for d in gaps + [gaps[-1] if gaps else 0.1]]
-    base = bench_codec.peak_rss_mib()
-    t0 = time.perf_counter()
-    first, *rest = (img for _, img in frames)
-    first.save(
-        out, "WEBP", save_all=True, append_images=rest, duration=durations, loop=0, **WEBP_OPTIONS
-    )
-    wall = time.perf_counter() - t0
-    peak = bench_codec.peak_rss_mib()
-    # libwebp merges identical consecutive frames into one longer frame, so the check pairs
-    # each GIF frame with the WebP frame on screen at its start time.
-    starts = np.concatenate([[0], np.cumsum(durations)[:-1]])
-    exact = 0
-    with Image.open(out) as webp:
-        n_webp, j = webp.n_frames, 0
-        webp.seek(0)
-        webp.load()  # timestamp and duration are known once the frame is loaded
-        for start, (_, img) in zip(starts, frames, strict=True):
-            while j + 1 < n_webp and webp.info["timestamp"] + webp.info["duration"] <= start:
-                j += 1
-                webp.seek(j)
-                webp.load()
-            exact += bool(np.array_equal(np.asarray(webp.convert("RGB")), np.asarray(img)))
-    return {
-        "frames": len(frames),
-        "webp_frames": n_webp,
-        "exact_frames": exact,
-        "bytes": out.stat().st_size,
-        "wall_s": wall,
-        "base_mib": base,
-        "peak_mib": peak,
-        "libwebp": features.version("webp"),
-        "options": WEBP_OPTIONS,
-    }
-
-
-def liq_child(clip: Path, k: int) -> dict[str, Any]:
-    """libimagequant on every frame on its own (no dithering); quality against the source."""
-    import imagequant
-
-    from vidquant.io.reader import VideoReader
-
-    base = bench_codec.peak_rss_mib()
-    quantise_s = 0.0
-
-    def quantised(frames: Iterable[Any]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        nonlocal quantise_s
-        for f in frames:
-            h, w = f.rgb.shape[:2]
-            t0 = time.perf_counter()
-            rgba = np.dstack([f.rgb, np.full((h, w), 255, np.uint8)])
-            idx, pal = imagequant.quantize_raw_rgba_bytes(
-                rgba.tobytes(), w, h, dithering_level=0.0, max_colors=k
-            )
-            palette = np.asarray(pal, np.uint8).reshape(-1, 4)[:, :3]
-            out = palette[np.frombuffer(idx, np.uint8).reshape(h, w)]
-            quantise_s += time.perf_counter() - t0
-            yield f.rgb, out
-
-    with VideoReader(clip) as src:
-        quality = Quality()
-        for s, t in quantised(src):
-            quality.add(s, t)
-    return {
-        **quality.result(),
-        "pairing": "the same frames",
-        "wall_s": quantise_s,
-        "base_mib": base,
-        "peak_mib": bench_codec.peak_rss_mib(),
-    }
-
-
-def run_child(mode: str, *args: str | Path) -> dict[str, Any]:
-    """Run ``mode`` in a fresh interpreter; its JSON result plus its process wall time."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, *map(str, args)]
-    out, wall, _ = bench_codec.run_measured(cmd)
-    return {**json.loads(out.strip().splitlines()[-1]), "process_s": wall}
-
-
-def run_tool(cmd: list[str]) -> dict[str, Any]:
-    """Run an external program; wall seconds and its own peak memory.
-
-    Under ``/usr/bin/time`` when it exists: that small process forks the tool, so the tool's
-    ``ru_maxrss`` starts afresh instead of inheriting this interpreter's (see bench_codec.py).
-    """
-    timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
-        full = [timer, "-f", "%M", "-o", rss.name, *cmd] if timer else cmd
-        t0 = time.perf_counter()
-        proc = subprocess.run(full, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
-        peak = float(rss.read().split()[-1]) / 1024 if timer else float("nan")
-    return {"wall_s": wall, "peak_mib": peak}
-
-
-# --- quality ---------------------------------------------------------------------------------
-
-
-class Quality:
-    """Per-frame PSNR and flicker over (source, test) pairs in order; holds one previous pair.
-
-    Flicker is :func:`vidquant.metrics.flicker` (mean absolute change of the test frames over
-    the pixels where the source stands still), weighted by the still pixels of each pair as
-    ``vidquant compare`` weights it, so both report the same figure.
-    """
-
-    def __init__(self) -> None:
-        from vidquant import metrics
-
-        self._m = metrics
-        self.psnrs: list[float] = []
-        self._still = 0
-        self._change = self._change_src = 0.0
-        self._prev: tuple[np.ndarray, np.ndarray] | None = None
-
-    def add(self, src: np.ndarray, test: np.ndarray, *, consecutive: bool = True) -> None:
-        m = self._m
-        test = test[: src.shape[0], : src.shape[1]]
-        self.psnrs.append(min(PSNR_CAP_DB, m.psnr(src, test)))
-        if self._prev is not None and consecutive:
-            ps, pt = self._prev
-            mask = m.still_mask(ps, src)
-            still = int(np.count_nonzero(mask))
-            if still:
-                self._still += still
-                self._change += still * m.flicker(ps, src, pt, test)
-                self._change_src += still * m.mean_abs_change(ps, src, mask)
-        self._prev = (src, test)
-
-    def result(self) -> dict[str, Any]:
-        p = np.asarray(self.psnrs or [np.nan])
-        return {
-            "psnr_mean": float(p.mean()),
-            "psnr_min": float(p.min()),
-            "exact_frames": int((p >= PSNR_CAP_DB).sum()),
-            "paired": len(self.psnrs),
-            "flicker": self._change / self._still if self._still else float("nan"),
-            "flicker_source": self._change_src / self._still if self._still else float("nan"),
-        }
-
-
-def measure(clip: Path, open_test: Any, n_test: int) -> dict[str, Any]:
-    """Quality of a decoded file against ``clip``: pairs by order when the frame counts match,
-    else by display time (:class:`vidquant.apps.compare.TimePairing`)."""
-    from vidquant.apps.compare import TimePairing
-    from vidquant.io.reader import VideoReader
-
-    q = Quality()
-    with VideoReader(clip) as src, open_test() as test:
-        n_src = src.info.frames
-        frames = test.iter_rgb() if hasattr(test, "iter_rgb") else iter(test)
-        if n_src == n_test:
-            pairing = "frame order"
-            for s, t in zip(src, frames, strict=False):
-                q.add(s.rgb, t.rgb)
-        else:
-            pairing = f"display time ({n_test} frames vs {n_src} source frames)"
-            last = -2
-            for pair in TimePairing().iter_pairs(src, frames):
-                q.add(pair.source.rgb, pair.shown.rgb, consecutive=pair.source.index == last + 1)
-                last = pair.source.index
-    return {**q.result(), "pairing": pairing}
-
-
 # --- one clip at one k ----------------------------------------------------------------------
 
 
-def gif_frames(gif: Path) -> int:
-    import av
-
-    with av.open(str(gif)) as c:
-        return sum(1 for p in c.demux(video=0) if p.size)
+def run_tool(cmd: list[str]) -> ToolRun:
+    """Run a reference program (wall time, its own peak memory); a failure ends the run."""
+    try:
+        return procs.run_tool(cmd)
+    except procs.ToolError as exc:
+        msg = f"command failed ({exc.returncode}): {' '.join(cmd)}\n{exc.stderr}"
+        raise SystemExit(msg) from None
 
 
 def bench(clip: Path, k: int, *, refs: bool, tools: dict[str, str | None]) -> dict[str, Any]:
@@ -316,9 +100,9 @@ def bench(clip: Path, k: int, *, refs: bool, tools: dict[str, str | None]) -> di
 
     say("vidquant encode")
     vq = Path(f"{stem}.vq")
-    enc = run_child("vq-encode", clip, vq, k)
+    enc = run_child(__file__, "vq-encode", clip, vq, json.dumps({"k": k, "audio": "none"}))
     say("vidquant decode")
-    dec = run_child("vq-decode", vq)
+    dec = run_child(__file__, "vq-decode", vq)
     say("vidquant quality")
     res["vidquant"] = {
         "bytes": enc["bytes"],
@@ -336,24 +120,19 @@ def bench(clip: Path, k: int, *, refs: bool, tools: dict[str, str | None]) -> di
     gif, opt = Path(f"{stem}.gif"), Path(f"{stem}.O3.gif")
     if ffmpeg is None:
         res["ffmpeg GIF"] = {"skipped": "no ffmpeg on PATH (Debian package ffmpeg)"}
-    elif not 4 <= k <= 256:
-        res["ffmpeg GIF"] = {"skipped": f"palettegen needs 4 <= max_colors <= 256, k={k}"}
+    elif refused := palettegen_refuses(k):
+        res["ffmpeg GIF"] = {"skipped": refused}
     else:
         say("ffmpeg GIF")
-        graph = (
-            f"split[a][b];[a]palettegen=max_colors={k}:stats_mode=full:reserve_transparent=0[p];"
-            "[b][p]paletteuse=dither=none"
-        )
-        run = run_tool(
-            [ffmpeg, "-v", "error", "-y", "-i", str(clip), "-an", "-vf", graph, str(gif)]
-        )
-        gdec = run_child("gif-decode", gif)
-        n_gif = gif_frames(gif)
+        graph = gif_filter(k)
+        run = run_tool(gif_command(ffmpeg, clip, gif, graph))
+        gdec = run_child(__file__, "gif-decode", gif)
+        n_gif = gif_frame_count(gif)
         res["ffmpeg GIF"] = {
             "bytes": gif.stat().st_size,
             "kbps": kbps(gif.stat().st_size),
-            "encode_s": run["wall_s"],
-            "encode_peak_mib": run["peak_mib"],
+            "encode_s": run.wall_s,
+            "encode_peak_mib": run.peak_mib,
             "decode_fps": gdec["frames"] / gdec["wall_s"],
             "decode_peak_mib": gdec["peak_mib"],
             "filter": graph,
@@ -367,9 +146,9 @@ def bench(clip: Path, k: int, *, refs: bool, tools: dict[str, str | None]) -> di
             res["gifsicle -O3"] = {
                 "bytes": opt.stat().st_size,
                 "kbps": kbps(opt.stat().st_size),
-                "encode_s": run["wall_s"],
-                "encode_peak_mib": run["peak_mib"],
-                **measure(clip, lambda: VideoReader(opt), gif_frames(opt)),
+                "encode_s": run.wall_s,
+                "encode_peak_mib": run.peak_mib,
+                **measure(clip, lambda: VideoReader(opt), gif_frame_count(opt)),
             }
     if refs:
         bench_references(clip, k, stem, res, kbps, say)
@@ -394,7 +173,7 @@ def bench_references(
         res["WebP lossless"] = {"skipped": "needs the ffmpeg GIF's frames"}
     else:
         say("WebP lossless")
-        webp = run_child("webp", Path(f"{stem}.gif"), Path(f"{stem}.webp"))
+        webp = run_child(__file__, "webp", Path(f"{stem}.gif"), Path(f"{stem}.webp"))
         same = webp["exact_frames"] == webp["frames"] == res["ffmpeg GIF"]["paired"]
         quality = ("psnr_mean", "psnr_min", "flicker", "pairing")
         res["WebP lossless"] = {
@@ -414,7 +193,7 @@ def bench_references(
         res["libimagequant"] = {"skipped": "no imagequant module (pip install imagequant)"}
     else:
         say("libimagequant per frame")
-        liq = run_child("liq", clip, k)
+        liq = run_child(__file__, "liq", clip, k)
         res["libimagequant"] = {
             "encode_s": liq["wall_s"],
             "encode_peak_mib": liq["peak_mib"],
@@ -428,7 +207,7 @@ def bench_references(
 def table(runs: list[dict[str, Any]]) -> str:
     """The markdown table: one row per clip, k and encoder."""
     head = ["clip", "k", "encoder", *(h for h, _, _ in COLUMNS)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for run in runs:
         for name in ENCODERS:
             r = run["encoders"].get(name)
@@ -438,8 +217,8 @@ def table(runs: list[dict[str, Any]]) -> str:
                 cells = [f"skipped: {r['skipped']}"] + [""] * (len(COLUMNS) - 1)
             else:
                 cells = [format(r[key], f) if key in r else "-" for _, key, f in COLUMNS]
-            lines.append("| " + " | ".join([run["clip"], str(run["k"]), name, *cells]) + " |")
-    return "\n".join(lines)
+            rows.append([run["clip"], str(run["k"]), name, *cells])
+    return md_table(head, rows, align="l" * len(head))
 
 
 def targets(run: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
@@ -562,19 +341,11 @@ def rd_plot(runs: list[dict[str, Any]], path: Path) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        print(json.dumps(child(sys.argv[2], sys.argv[3:])))
+    if child_main(sys.argv, JOBS):
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", default=str(TARGET_K), help="palette sizes, e.g. 16,32,64,128")
-    parser.add_argument(
-        "--kind",
-        choices=list(make_corpus.KINDS),
-        action="append",
-        help="corpus kinds (default: all)",
-    )
-    parser.add_argument("--size", type=make_corpus.parse_size, default=make_corpus.DEFAULT_SIZE)
-    parser.add_argument("--seconds", type=float, default=make_corpus.DEFAULT_SECONDS)
+    make_corpus.add_clip_options(parser)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s clips")
     parser.add_argument("--clip", type=Path, action="append", help="also benchmark this file")
     parser.add_argument(
@@ -591,7 +362,7 @@ def main() -> None:
     for name, path in tools.items():
         if path is None:
             print(f"note: no {name} on PATH: its reference is skipped")
-    info = bench_codec.machine()
+    info = machine()
     info.update(gifsicle=tools["gifsicle"], ks=ks, seconds=seconds)
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()), flush=True)
     clips = [make_corpus.ensure_clip(k, args.size, seconds) for k in args.kind or make_corpus.KINDS]
@@ -617,11 +388,8 @@ def main() -> None:
         if run["k"] != TARGET_K:
             continue
         for name, fig, ok in targets(run):
-            verdicts.append((run["clip"], name, fig, bench_codec.verdict(ok)))
-    vtab = "\n".join(
-        ["| clip | target | measured | verdict |", "|---|---|---|---|"]
-        + [f"| {c} | {n} | {f} | {v} |" for c, n, f, v in verdicts]
-    )
+            verdicts.append((run["clip"], name, fig, verdict(ok)))
+    vtab = md_table(["clip", "target", "measured", "verdict"], verdicts, align="llll")
     text = f"{md}\n\n{notes}\n\nIssue-4 targets at k={TARGET_K}:\n\n{vtab}\n"
     (OUT / "corpus_results.md").write_text(text)
     print("\n" + text)

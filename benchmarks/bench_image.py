@@ -29,19 +29,10 @@ import argparse
 import functools
 import io
 import json
-import math
 import os
-import re
-import shutil
-import struct
-import subprocess
 import sys
 import time
-import zlib
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -51,293 +42,26 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-import bench_codec  # noqa: E402  (machine facts)
-
-from vidquant.apps.still import METHODS, quantize_image  # noqa: E402
+from benchkit import OUT  # noqa: E402
+from benchkit.machine import machine, package_version, tool_version  # noqa: E402
+from benchkit.photos import Photo, default_photos, slug, user_photos  # noqa: E402
+from benchkit.pngsize import layout_label, plain_png_bytes, png_layout  # noqa: E402
+from benchkit.procs import ToolError  # noqa: E402
+from benchkit.quality import PSNR_CAP_DB  # noqa: E402
+from benchkit.quantisers import Encoded, Quantiser, quantisers  # noqa: E402
+from benchkit.tables import cell, md_table, text_table  # noqa: E402
+from vidquant.apps.still import METHODS  # noqa: E402
 from vidquant.colours import count_colours  # noqa: E402
-from vidquant.io.image import read_picture, rgb_png  # noqa: E402
+from vidquant.io.image import rgb_png  # noqa: E402
 from vidquant.metrics import psnr  # noqa: E402
 
-try:
-    import imagequant
-except ImportError:
-    imagequant = None
-
-OUT = HERE / "out"
 WORK = OUT / "image_runs"  # the input and output PNGs, kept for inspection
-SAMPLES = HERE.parent / "sample_media"
 DEFAULT_K = (16, 64, 256)
-SKIMAGE_PHOTOS = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "immunohistochemistry",
-    "hubble_deep_field",
-)
-# Frames of the sample clip away from its cuts and its fade: the china pan, the coffee zoom
-# and the rocket tilt (sample_media/README.md has the shot list).
-VIDEO_TIMES_S = (1.5, 5.0, 11.0)
-PSNR_CAP_DB = 100.0  # an exact output scores this instead of infinity (JSON has no inf)
 DEFAULT = "vidquant minibatch"  # the quantiser `vidquant image` uses without --method
 REFERENCES = ("libimagequant", "pngquant")  # what the verdicts compare it with
-SHORT = {"minibatch": "mb", "kmeans": "km", "mediancut": "mcut", "agglomerative": "aggl"}  # columns
-PNG_FILTERS = ("none", "sub", "up", "average", "paeth")  # PNG row filter types 0..4
-
-
-@dataclass(frozen=True, eq=False)
-class Photo:
-    """One test picture.
-
-    Attributes
-    ----------
-    name
-        Short name for the tables (``china.jpg``, ``coffee``, ``sample.mp4@5s``).
-    source
-        Where it came from (a path, or the scikit-image function).
-    rgb
-        Pixels, (height, width, 3) uint8: the reference for every quality figure.
-    """
-
-    name: str
-    source: str
-    rgb: np.ndarray
-
-    @property
-    def pixels(self) -> int:
-        return self.rgb.shape[0] * self.rgb.shape[1]
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """What one quantiser made of one photo.
-
-    Attributes
-    ----------
-    png
-        The indexed PNG file.
-    total_s
-        Wall time of quantisation and PNG writing, seconds; for a program, its whole process
-        (start-up, reading the true-colour PNG, writing the output).
-    quant_s
-        Wall time of the quantisation alone (palette and remapping), when it can be separated.
-    extra
-        Quantiser-specific figures for the JSON.
-    """
-
-    png: bytes
-    total_s: float
-    quant_s: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class ToolError(RuntimeError):
-    """An external quantiser failed on one photo (the run goes on without that figure)."""
-
-
-# The quantiser's job: (photo, k, the photo as a true-colour PNG, output path) -> Encoded, or
-# None when k is outside what it supports.
-Run = Callable[[Photo, int, Path, Path], Encoded | None]
-
-
-@dataclass(frozen=True)
-class Quantiser:
-    """A quantiser under test: its name in the summary, a short column name, and its job."""
-
-    name: str
-    short: str
-    run: Run
-
-
-# --- the quantisers ------------------------------------------------------------------------
-
-
-def pillow_png(image: Image.Image) -> bytes:
-    """The PNG Pillow writes for ``image`` with ``optimize=True``."""
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
-def run_vidquant(photo: Photo, k: int, src: Path, dst: Path, *, method: str) -> Encoded:
-    t0 = time.perf_counter()
-    result = quantize_image(photo.rgb, k, method=method)
-    t1 = time.perf_counter()
-    png = result.png(optimize=True)
-    t2 = time.perf_counter()
-    extra = {
-        "fit_ms": result.fit_s * 1000,
-        "assign_ms": result.assign_s * 1000,
-        "psnr_reported_db": min(result.psnr_db, PSNR_CAP_DB),
-    }
-    return Encoded(png, t2 - t0, t1 - t0, extra)
-
-
-def run_libimagequant(photo: Photo, k: int, src: Path, dst: Path) -> Encoded:
-    t0 = time.perf_counter()
-    image = Image.fromarray(photo.rgb).convert("RGBA")
-    quantised = imagequant.quantize_pil_image(image, dithering_level=0.0, max_colors=k)
-    t1 = time.perf_counter()
-    png = pillow_png(quantised)
-    t2 = time.perf_counter()
-    return Encoded(png, t2 - t0, t1 - t0)
-
-
-def run_pillow(photo: Photo, k: int, src: Path, dst: Path, *, method: Image.Quantize) -> Encoded:
-    t0 = time.perf_counter()
-    quantised = Image.fromarray(photo.rgb).quantize(k, method=method, dither=Image.Dither.NONE)
-    t1 = time.perf_counter()
-    png = pillow_png(quantised)
-    t2 = time.perf_counter()
-    return Encoded(png, t2 - t0, t1 - t0)
-
-
-def run_tool(cmd: list[str], dst: Path) -> Encoded:
-    """Run a quantiser program that writes ``dst``; time its whole process."""
-    dst.unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0 or not dst.exists():
-        lines = proc.stderr.strip().splitlines() or ["no message"]
-        raise ToolError(f"{Path(cmd[0]).name} exited {proc.returncode}: {lines[-1]}")
-    return Encoded(dst.read_bytes(), wall)
-
-
-def run_pngquant(photo: Photo, k: int, src: Path, dst: Path, *, exe: str) -> Encoded:
-    return run_tool([exe, "--nofs", "--speed", "1", "-f", "-o", str(dst), str(k), str(src)], dst)
-
-
-def run_ffmpeg(photo: Photo, k: int, src: Path, dst: Path, *, exe: str) -> Encoded | None:
-    if not 4 <= k <= 256:
-        return None  # palettegen's max_colors range
-    graph = (
-        f"split[a][b];[a]palettegen=max_colors={k}:stats_mode=full:reserve_transparent=0[p];"
-        "[b][p]paletteuse=dither=none"
-    )
-    cmd = [exe, "-v", "error", "-y", "-i", str(src), "-vf", graph]
-    return run_tool([*cmd, "-frames:v", "1", "-update", "1", str(dst)], dst)
-
-
-def quantisers(methods: list[str]) -> list[Quantiser]:
-    """vidquant's methods, then the references that are installed (a message for the rest)."""
-    found = [
-        Quantiser(
-            f"vidquant {m}", f"vq {SHORT.get(m, m)}", functools.partial(run_vidquant, method=m)
-        )
-        for m in methods
-    ]
-    if imagequant is None:
-        print("libimagequant: skipped, PyPI imagequant is not installed (pip install imagequant)")
-    else:
-        found.append(Quantiser("libimagequant", "liq", run_libimagequant))
-    if exe := shutil.which("pngquant"):
-        found.append(Quantiser("pngquant", "pngquant", functools.partial(run_pngquant, exe=exe)))
-    else:
-        print("pngquant: skipped, no pngquant on PATH (Debian: apt-get install pngquant)")
-    found += [
-        Quantiser(
-            "Pillow mediancut",
-            "PIL mcut",
-            functools.partial(run_pillow, method=Image.Quantize.MEDIANCUT),
-        ),
-        Quantiser(
-            "Pillow fastoctree",
-            "PIL octree",
-            functools.partial(run_pillow, method=Image.Quantize.FASTOCTREE),
-        ),
-    ]
-    if exe := shutil.which("ffmpeg"):
-        found.append(
-            Quantiser("ffmpeg palettegen", "ffmpeg", functools.partial(run_ffmpeg, exe=exe))
-        )
-    else:
-        print("ffmpeg palettegen: skipped, no ffmpeg on PATH (Debian: apt-get install ffmpeg)")
-    return found
-
-
-# --- photos --------------------------------------------------------------------------------
-
-
-def default_photos() -> list[Photo]:
-    """china.jpg, scikit-image's photographs (those this version ships), sample.mp4 frames."""
-    photos = [Photo("china.jpg", "sample_media/china.jpg", read_picture(SAMPLES / "china.jpg").rgb)]
-    try:
-        import skimage.data
-    except ImportError:
-        print(
-            "scikit-image is not installed (pip install -e '.[bench]'): using china.jpg and "
-            "sample.mp4 frames only"
-        )
-    else:
-        for name in SKIMAGE_PHOTOS:
-            loader = getattr(skimage.data, name, None)
-            if loader is None:
-                print(f"skimage.data.{name}: not in this scikit-image version, skipped")
-                continue
-            try:
-                rgb = np.asarray(loader())
-            except (ImportError, OSError, ValueError) as exc:  # a data file it must download
-                print(f"skimage.data.{name}: skipped ({exc})")
-                continue
-            photos.append(Photo(name, f"skimage.data.{name}()", as_rgb(rgb)))
-    clip = SAMPLES / "sample.mp4"
-    for t in VIDEO_TIMES_S:
-        rgb = read_picture(clip, time_s=t).rgb
-        photos.append(Photo(f"sample.mp4@{t:g}s", f"sample_media/sample.mp4 at {t:g} s", rgb))
-    return photos
-
-
-def as_rgb(pixels: np.ndarray) -> np.ndarray:
-    """(h, w, 3) uint8 from a grey, RGB or RGBA uint8 array."""
-    if pixels.ndim == 2:
-        pixels = np.stack([pixels] * 3, axis=-1)
-    return np.ascontiguousarray(pixels[..., :3], dtype=np.uint8)
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
 # --- measuring -----------------------------------------------------------------------------
-
-
-def png_layout(png: bytes) -> dict[str, Any]:
-    """Bit depth, palette entries, IDAT bytes and the row filters an indexed PNG uses.
-
-    The filters matter for size: PNG's filters predict a byte from its neighbours, which fits
-    smooth true-colour pictures, not palette indices (the PNG spec recommends filter none for
-    indexed images).
-    """
-    pos, chunks = 8, []
-    while pos + 8 <= len(png):
-        (length,) = struct.unpack(">I", png[pos : pos + 4])
-        chunks.append((png[pos + 4 : pos + 8].decode("latin-1"), png[pos + 8 : pos + 8 + length]))
-        pos += 12 + length
-    width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    idat = b"".join(body for kind, body in chunks if kind == "IDAT")
-    plte = sum(len(body) for kind, body in chunks if kind == "PLTE")
-    filters: dict[str, int] | None = None
-    if not interlace:  # an interlaced image's rows are spread over seven passes
-        channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour_type]
-        stride = 1 + math.ceil(width * depth * channels / 8)
-        raw = zlib.decompress(idat)
-        counts = Counter(raw[row * stride] for row in range(height))
-        filters = {PNG_FILTERS[f]: n for f, n in sorted(counts.items())}
-    return {
-        "bit_depth": depth,
-        "palette_entries": plte // 3,
-        "idat_bytes": len(idat),
-        "other_chunks": sorted({kind for kind, _ in chunks} - {"IHDR", "PLTE", "IDAT", "IEND"}),
-        "filters": filters,
-    }
-
-
-def layout_label(layout: dict[str, Any]) -> str:
-    """``4-bit adaptive``, ``8-bit none``: the PNG's bit depth and its row filters."""
-    filters = layout["filters"]
-    kind = "?" if filters is None else (next(iter(filters)) if len(filters) == 1 else "adaptive")
-    return f"{layout['bit_depth']}-bit {kind}"
 
 
 def best_of(
@@ -357,26 +81,6 @@ def best_of(
         best = again if again.total_s < best.total_s else best
         same = same and again.png == first.png
     return Encoded(first.png, best.total_s, best.quant_s, best.extra), same
-
-
-def plain_png_bytes(indices: np.ndarray, entries: int) -> int:
-    """Size of an indexed PNG of ``indices`` with an RGB palette of ``entries`` colours, written
-    at the smallest bit depth that holds them, filter none on every row, zlib level 9.
-
-    The same writer for every quantiser's output: the size its palette, indices and index
-    order cost, apart from the choices of the PNG writer it came with.
-    """
-    depth = next(d for d in (1, 2, 4, 8) if entries <= 1 << d)
-    per_byte = 8 // depth
-    height, width = indices.shape
-    padded = np.pad(indices.astype(np.uint8), ((0, 0), (0, -width % per_byte)))
-    groups = padded.reshape(height, -1, per_byte)
-    shifts = (np.arange(per_byte)[::-1] * depth).astype(np.uint8)
-    packed = np.bitwise_or.reduce(groups << shifts, axis=2).astype(np.uint8)
-    rows = np.concatenate([np.zeros((height, 1), np.uint8), packed], axis=1)
-    idat = zlib.compress(rows.tobytes(), 9)
-    # signature 8, IHDR 12 + 13, PLTE 12 + 3 per entry, IDAT 12 + data, IEND 12
-    return 8 + 25 + 12 + 3 * entries + 12 + len(idat) + 12
 
 
 def measure(
@@ -520,22 +224,7 @@ COLUMNS = (  # summary table: header, key, width in the printed table, format
 
 
 def cells(row: dict[str, Any]) -> list[str]:
-    return ["-" if row[key] is None else format(row[key], f) for _, key, _, f in COLUMNS]
-
-
-def text_table(summary: dict[str, dict[str, Any]]) -> str:
-    head = f"{'quantiser':<22}" + "".join(f"{h:>{w}}" for h, _, w, _ in COLUMNS)
-    lines = [head, "-" * len(head)]
-    for name, row in summary.items():
-        line = "".join(f"{c:>{col[2]}}" for c, col in zip(cells(row), COLUMNS, strict=True))
-        lines.append(f"{name:<22}{line}")
-    return "\n".join(lines)
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return [cell(row, key, f) for _, key, _, f in COLUMNS]
 
 
 def markdown(report: dict[str, Any], found: list[Quantiser]) -> str:
@@ -579,21 +268,6 @@ def markdown(report: dict[str, Any], found: list[Quantiser]) -> str:
             out += ["", f"### k = {k}: {title} per photo", ""]
             out.append(md_table(["photo"] + [q.short for q in names], table))
     return "\n".join(out) + "\n"
-
-
-def tool_version(cmd: list[str]) -> str | None:
-    if shutil.which(cmd[0]) is None:
-        return None
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    lines = (proc.stdout or proc.stderr).strip().splitlines()
-    return lines[0] if lines else None
-
-
-def package_version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -643,8 +317,8 @@ def main() -> None:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     ks = args.k or ([16] if args.quick else list(DEFAULT_K))
     started = time.perf_counter()
-    machine = bench_codec.machine()
-    machine["versions"] = {
+    info = machine()
+    info["versions"] = {
         "pillow": package_version("pillow"),
         "scikit-learn": package_version("scikit-learn"),
         "scikit-image": package_version("scikit-image"),
@@ -652,20 +326,13 @@ def main() -> None:
         "pngquant": tool_version(["pngquant", "--version"]),
         "ffmpeg": tool_version(["ffmpeg", "-version"]),
     }
-    if args.photo:
-        names = [p.name for p in args.photo]  # the path where two files share a name
-        photos = [
-            Photo(p.name if names.count(p.name) == 1 else str(p), str(p), read_picture(p).rgb)
-            for p in args.photo
-        ]
-    else:
-        photos = default_photos()
+    photos = user_photos(args.photo) if args.photo else default_photos()
     if args.quick:
         photos = photos[:1]
     found = quantisers(args.methods)
     print(
         f"{len(photos)} photos, k = {', '.join(map(str, ks))}, {len(found)} quantisers; "
-        f"{machine['cpus']} CPUs, load {machine['loadavg_1m']}"
+        f"{info['cpus']} CPUs, load {info['loadavg_1m']}"
     )
     WORK.mkdir(parents=True, exist_ok=True)
     warm_up(found, photos[0])
@@ -686,7 +353,7 @@ def main() -> None:
 
     names = [q.name for q in found]
     report: dict[str, Any] = {
-        "machine": machine,
+        "machine": info,
         "k": ks,
         "methods": args.methods,
         "repeat": args.repeat,
@@ -710,7 +377,7 @@ def main() -> None:
         report["summary"][str(k)] = summary
         report["verdicts"][str(k)] = verdict(k, at_k)
         print(f"\nk = {k}: means over the photos (PNG kB: total)")
-        print(text_table(summary))
+        print(text_table("quantiser", summary.items(), COLUMNS))
         print(report["verdicts"][str(k)])
     drift = [
         r

@@ -3,10 +3,15 @@
 Between keyframes a map is sent as COPY symbols: 0 where a pixel kept its previous label, the
 label plus one where it changed. Zstandard turns long runs of zeros into almost nothing, so
 unchanged pixels cost almost nothing, and changed areas keep the spatial structure of a label
-map (a plain residual ``labels - previous`` would scramble it). With k = 256 there is no spare
-symbol, and the residual ``(labels - previous) mod 256`` (DELTA) is sent instead. When many
+map (a plain residual ``labels - previous`` would scramble it). A frame that uses label 255
+(possible only with k = 256) has no spare symbol, and the residual ``(labels - previous) mod
+256`` (DELTA) is sent instead. When many
 pixels changed (a pan), the intra map is tried too and the smaller one is kept. A frame whose
 labels did not change at all is sent as REPEAT with an empty payload.
+
+The temporal transforms are small public functions, each with its inverse: :func:`copy_map` /
+:func:`uncopy_map` (COPY) and :func:`delta_map` / :func:`undelta_map` (DELTA). An INTRA map is
+the labels themselves.
 """
 
 from __future__ import annotations
@@ -23,6 +28,81 @@ from vidquant.errors import FormatError
 # a cut the scene detector missed): try both and keep the smaller. Measured on camera pans at
 # 720p, intra wins from about a third of the pixels changed.
 _TRY_INTRA_ABOVE = 0.2
+
+
+def copy_map(
+    labels: np.ndarray, previous: np.ndarray, *, same: np.ndarray | None = None
+) -> np.ndarray:
+    """COPY symbols: 0 where a pixel kept its previous label, the label + 1 where it changed.
+
+    Parameters
+    ----------
+    labels, previous
+        uint8 label maps of one shape. Every label must be below 255: COPY has no symbol for
+        label 255 (with k = 256 use :func:`delta_map`).
+    same
+        ``labels == previous``, when the caller has it already.
+
+    Returns
+    -------
+    numpy.ndarray
+        The symbols, uint8, the shape of ``labels``.
+
+    Raises
+    ------
+    ValueError
+        A label is 255 (a caller's mistake: the encoder picks DELTA for such a frame).
+    """
+    top = int(labels.max())
+    if top >= 255:
+        raise ValueError(f"COPY symbols need labels below 255, got {top} (use delta_map)")
+    symbols = labels + np.uint8(1)
+    symbols[labels == previous if same is None else same] = 0
+    return symbols
+
+
+def uncopy_map(
+    symbols: np.ndarray, previous: np.ndarray, *, k: int, offset: int | None = None
+) -> np.ndarray:
+    """Labels from COPY symbols (the inverse of :func:`copy_map`), never trusting a symbol.
+
+    Parameters
+    ----------
+    symbols
+        uint8 COPY symbols as read from a file.
+    previous
+        The previous frame's labels (uint8, the shape of ``symbols``); not written to.
+    k
+        The palette size: a symbol is at most ``k`` (label ``k - 1``).
+    offset
+        Byte offset of the payload, reported with the error.
+
+    Returns
+    -------
+    numpy.ndarray
+        The labels, uint8, a new array.
+
+    Raises
+    ------
+    FormatError
+        A symbol is above ``k``.
+    """
+    top = int(symbols.max())
+    if top > k:
+        raise FormatError(f"COPY symbol {top} is above k={k}", offset=offset)
+    return np.where(symbols == 0, previous, symbols - np.uint8(1))
+
+
+def delta_map(labels: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """The DELTA residual ``(labels - previous) mod 256`` of two uint8 label maps of one shape."""
+    return labels - previous  # uint8 arithmetic wraps: mod 256
+
+
+def undelta_map(residual: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Labels from a DELTA residual (the inverse of :func:`delta_map`): ``(residual + previous)
+    mod 256``. Every residual is a valid byte; whether the labels are below k is the caller's
+    check."""
+    return residual + previous  # uint8 arithmetic wraps: mod 256
 
 
 @dataclass(frozen=True)
@@ -54,12 +134,9 @@ class LabelEncoder:
         if kept == same.size:
             return CodedLabels(fmt.LABELS_REPEAT, b"")
         if int(labels.max()) < 255:
-            mode = fmt.LABELS_COPY
-            symbols = labels + np.uint8(1)
-            symbols[same] = 0
+            mode, symbols = fmt.LABELS_COPY, copy_map(labels, previous, same=same)
         else:
-            mode = fmt.LABELS_DELTA
-            symbols = labels - previous  # uint8 arithmetic wraps: mod 256
+            mode, symbols = fmt.LABELS_DELTA, delta_map(labels, previous)
         coded = self._zstd.compress(symbols.tobytes())
         if same.size - kept > _TRY_INTRA_ABOVE * same.size:
             intra = self._zstd.compress(labels.tobytes())
@@ -121,12 +198,9 @@ class LabelDecoder:
             )
         labels = np.frombuffer(raw, dtype=np.uint8).reshape(self.height, self.width)
         if mode == fmt.LABELS_DELTA:
-            labels = labels + previous  # wraps mod 256, undoing the encoder's subtraction
+            labels = undelta_map(labels, previous)
         elif mode == fmt.LABELS_COPY:
-            top = int(labels.max())
-            if top > self.k:
-                raise FormatError(f"COPY symbol {top} is above k={self.k}", offset=offset)
-            labels = np.where(labels == 0, previous, labels - np.uint8(1))
+            labels = uncopy_map(labels, previous, k=self.k, offset=offset)
         if self.k < 256:
             top = int(labels.max())
             if top >= self.k:
