@@ -1,427 +1,72 @@
 """Record framing, CRC checks, version policy and the keyframe index of ``.vq`` files.
 
-:class:`ContainerWriter` turns typed records into bytes; :class:`ContainerReader` turns bytes back
-and trusts nothing: every length, count and index is checked before it is used, and every
-problem raises :class:`~vidquant.errors.FormatError` with the byte offset.
+:class:`ContainerWriter` turns typed records (:mod:`vidquant.codec.records`) into bytes;
+:class:`ContainerReader` turns bytes back and trusts nothing: every length, count and index is
+checked before it is used, and every problem raises :class:`~vidquant.errors.FormatError` with
+the byte offset. Reading on past damage is :mod:`vidquant.codec.salvage`'s job.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import BinaryIO
 
-import numpy as np
-
 from vidquant.codec import format as fmt
-from vidquant.errors import FormatError, TruncatedError, VersionError, detached
+
+# The records are re-exported (see __all__) for the modules that still import them from here;
+# import them from vidquant.codec.records, and Damage from vidquant.codec.salvage.
+from vidquant.codec.records import (
+    AudioHeader,
+    AudioPacket,
+    FrameRecord,
+    Header,
+    IndexEntry,
+    RecordSizes,
+    Trailer,
+    pack_audio_header,
+    pack_audio_packet,
+    pack_frame,
+    pack_header,
+    pack_index,
+    pack_record,
+    pack_trailer,
+    unpack_audio_header,
+    unpack_audio_packet,
+    unpack_frame,
+    unpack_header,
+    unpack_index,
+    unpack_trailer,
+)
+from vidquant.codec.salvage import Damage, Salvager
+from vidquant.errors import FormatError, TruncatedError, VersionError
+
+__all__ = [
+    "ContainerReader",
+    "ContainerWriter",
+    # re-exported for now from vidquant.codec.records and (Damage) vidquant.codec.salvage
+    "AudioHeader",
+    "AudioPacket",
+    "Damage",
+    "FrameRecord",
+    "Header",
+    "IndexEntry",
+    "RecordSizes",
+    "Trailer",
+    "pack_audio_header",
+    "pack_audio_packet",
+    "pack_frame",
+    "pack_header",
+    "pack_record",
+    "unpack_audio_header",
+    "unpack_audio_packet",
+    "unpack_frame",
+    "unpack_header",
+]
 
 log = logging.getLogger(__name__)
-
-# Salvage scans for these tags to find the next intact record after damage.
-_RESYNC_TAGS = re.compile(
-    b"|".join(
-        re.escape(t)
-        for t in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME, fmt.TAG_AUDIO_PACKET, fmt.TAG_INDEX)
-    )
-)
-# A salvaging iteration reads at most this many times the file's size (plus a floor) in all,
-# so that a file built to be full of false record tags makes it give up, not take hours.
-_SALVAGE_READ_FACTOR = 16
-_SALVAGE_READ_MIN = 64 << 20
-
-
-@dataclass(frozen=True)
-class Header:
-    """The HEAD record: what a decoder needs before the first frame.
-
-    Attributes
-    ----------
-    width, height
-        Frame size in pixels.
-    fps
-        Nominal frame rate, frames per second (timestamps are authoritative).
-    time_base
-        Seconds per timestamp unit.
-    k
-        Palette size; every label is < k.
-    meta
-        Descriptive facts (source, settings); not needed to decode.
-    """
-
-    width: int
-    height: int
-    fps: Fraction
-    time_base: Fraction
-    k: int
-    label_coder: int = fmt.LABEL_CODER_ZSTD
-    palette_coder: int = fmt.PALETTE_CODER_RAW
-    meta: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True, eq=False)
-class FrameRecord:
-    """One KFRM or PFRM record.
-
-    Attributes
-    ----------
-    keyframe
-        True for KFRM (full palette, intra labels).
-    pts, duration
-        Timing in time-base units.
-    label_mode
-        One of ``format.LABELS_*``.
-    palette_index
-        Indices of the palette entries this record sets, shape (n,), uint8, strictly increasing
-        (a keyframe sets all k).
-    palette_rgb
-        Their colours, shape (n, 3), uint8.
-    labels
-        The coded label payload.
-    offset
-        Byte offset of the record's tag in the file (None while writing).
-    """
-
-    keyframe: bool
-    pts: int
-    duration: int
-    label_mode: int
-    palette_index: np.ndarray
-    palette_rgb: np.ndarray
-    labels: bytes
-    offset: int | None = None
-
-    @property
-    def palette_bytes(self) -> int:
-        """Bytes of palette entries the record holds (a keyframe's RGB, a delta's index+RGB)."""
-        entry = fmt.PALETTE_ENTRY.size if self.keyframe else fmt.PALETTE_DELTA.size
-        return len(self.palette_index) * entry
-
-    def palette_after(self, previous: np.ndarray | None) -> np.ndarray:
-        """The palette in force from this frame on, given the one before it ((k, 3) uint8).
-
-        A keyframe sets every entry; a predicted frame changes the entries it names. The
-        result is a new array when anything changed, else ``previous`` itself, so a caller
-        that keeps palettes never sees one change under it.
-        """
-        if self.keyframe:
-            return self.palette_rgb.copy()
-        if previous is None:
-            raise ValueError("a predicted frame's palette needs the palette before it")
-        if not len(self.palette_index):
-            return previous
-        palette = previous.copy()
-        palette[self.palette_index] = self.palette_rgb
-        return palette
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """A keyframe's position: frame number (0-based), pts, and byte offset of its record."""
-
-    frame: int
-    pts: int
-    offset: int
-
-
-@dataclass(frozen=True)
-class Trailer:
-    """The TAIL record: frame and keyframe counts, index offset, end time (time-base units)."""
-
-    frames: int
-    keyframes: int
-    index_offset: int
-    end_pts: int
-
-
-@dataclass(frozen=True)
-class AudioHeader:
-    """The ahdr record: what a muxer needs to carry the audio packets.
-
-    Attributes
-    ----------
-    codec
-        FFmpeg's codec name (``"aac"``, ``"opus"``, ``"mp3"``, ...).
-    sample_rate
-        Samples per second.
-    channels
-        Channel count.
-    layout
-        FFmpeg's channel layout name (``"stereo"``), or empty when unknown.
-    time_base
-        Seconds per unit of the packets' timestamps.
-    extradata
-        The codec's out-of-band setup bytes (AudioSpecificConfig, OpusHead, ...), maybe empty.
-    """
-
-    codec: str
-    sample_rate: int
-    channels: int
-    layout: str
-    time_base: Fraction
-    extradata: bytes = b""
-
-
-@dataclass(frozen=True, eq=False)
-class AudioPacket:
-    """One compressed audio packet (an apkt record).
-
-    Attributes
-    ----------
-    pts, duration
-        Timing in the audio time base, on the video's clock (0 = the first frame's start).
-    data
-        The packet's bytes, as the codec made them.
-    offset
-        Byte offset of the record in the file (None while writing).
-    """
-
-    pts: int
-    duration: int
-    data: bytes
-    offset: int | None = None
-
-    def time_s(self, time_base: Fraction) -> float:
-        """Start time in seconds."""
-        return float(self.pts * time_base)
-
-
-@dataclass(frozen=True)
-class Damage:
-    """A damaged stretch met while salvaging (see :meth:`ContainerReader.iter_records`).
-
-    Attributes
-    ----------
-    offset
-        Where reading failed: the start of the record that could not be read or used.
-    error
-        Why.
-    resume_offset
-        The next intact record, where reading went on; None when nothing intact follows.
-    """
-
-    offset: int
-    error: FormatError
-    resume_offset: int | None
-
-
-@dataclass(frozen=True)
-class RecordSizes:
-    """Bytes written so far, split by what they carry."""
-
-    labels: int = 0
-    palettes: int = 0
-    audio: int = 0
-    overhead: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.labels + self.palettes + self.audio + self.overhead
-
-
-def pack_audio_header(audio: AudioHeader) -> bytes:
-    """ahdr payload for ``audio``."""
-    codec = audio.codec.encode("ascii")
-    layout = audio.layout.encode("ascii")
-    tb = audio.time_base
-    fixed = fmt.AUDIO_HEADER.pack(
-        audio.sample_rate, tb.numerator, tb.denominator, audio.channels, len(codec), len(layout)
-    )
-    return fixed + codec + layout + audio.extradata
-
-
-def unpack_audio_header(payload: memoryview, offset: int) -> AudioHeader:
-    """Parse and check an ahdr payload; ``offset`` is the record's offset in the file."""
-    if len(payload) < fmt.AUDIO_HEADER.size:
-        raise FormatError(f"ahdr record is {len(payload)} bytes, too short", offset=offset)
-    rate, tb_n, tb_d, channels, n_codec, n_layout = fmt.AUDIO_HEADER.unpack_from(payload)
-    checks = (
-        ("sample rate", rate, 1, 384_000),
-        ("time base numerator", tb_n, 1, 2**32 - 1),
-        ("time base denominator", tb_d, 1, 2**32 - 1),
-        ("channels", channels, 1, 64),
-        ("codec name length", n_codec, 1, 32),
-        ("layout name length", n_layout, 0, 64),
-    )
-    for name, value, lo, hi in checks:
-        if not lo <= value <= hi:
-            raise FormatError(f"ahdr {name} must be {lo}..{hi}, got {value}", offset=offset)
-    start = fmt.AUDIO_HEADER.size
-    if start + n_codec + n_layout > len(payload):
-        raise FormatError("ahdr names run past the record", offset=offset)
-    try:
-        codec = bytes(payload[start : start + n_codec]).decode("ascii")
-        layout = bytes(payload[start + n_codec : start + n_codec + n_layout]).decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"ahdr names are not ASCII: {exc}", offset=offset) from exc
-    if not codec.replace("_", "").isalnum():
-        raise FormatError(f"ahdr codec name {codec!r} is not a codec name", offset=offset)
-    return AudioHeader(
-        codec=codec,
-        sample_rate=rate,
-        channels=channels,
-        layout=layout,
-        time_base=Fraction(tb_n, tb_d),
-        extradata=bytes(payload[start + n_codec + n_layout :]),
-    )
-
-
-def pack_audio_packet(packet: AudioPacket) -> bytes:
-    """apkt payload for ``packet``."""
-    return fmt.AUDIO_PACKET.pack(packet.pts, packet.duration) + packet.data
-
-
-def unpack_audio_packet(payload: memoryview, offset: int) -> AudioPacket:
-    """Parse and check an apkt payload; ``offset`` is the record's offset in the file."""
-    if len(payload) < fmt.AUDIO_PACKET.size:
-        raise FormatError(f"apkt record is {len(payload)} bytes, too short", offset=offset)
-    pts, duration = fmt.AUDIO_PACKET.unpack_from(payload)
-    if duration < 0:
-        raise FormatError(f"apkt duration must be >= 0, got {duration}", offset=offset)
-    return AudioPacket(pts, duration, bytes(payload[fmt.AUDIO_PACKET.size :]), offset)
-
-
-def pack_record(tag: bytes, payload: bytes) -> bytes:
-    """Frame ``payload`` as a record: tag, length, payload, CRC-32 of tag and payload."""
-    crc = zlib.crc32(payload, zlib.crc32(tag))
-    return fmt.RECORD_HEAD.pack(tag, len(payload)) + payload + fmt.RECORD_CRC.pack(crc)
-
-
-def pack_header(header: Header) -> bytes:
-    """HEAD payload for ``header``."""
-    meta = json.dumps(header.meta, sort_keys=True, separators=(",", ":"), allow_nan=False).encode(
-        "utf-8"
-    )
-    if len(meta) > fmt.MAX_META:
-        raise ValueError(f"header metadata is {len(meta)} bytes, limit {fmt.MAX_META}")
-    fixed = fmt.HEADER.pack(
-        header.width,
-        header.height,
-        header.fps.numerator,
-        header.fps.denominator,
-        header.time_base.numerator,
-        header.time_base.denominator,
-        header.k,
-        header.label_coder,
-        header.palette_coder,
-    )
-    return fixed + meta
-
-
-def unpack_header(payload: bytes, offset: int) -> Header:
-    """Parse and check a HEAD payload; ``offset`` is where the payload starts in the file."""
-    if len(payload) < fmt.HEADER.size:
-        raise FormatError(
-            f"HEAD record is {len(payload)} bytes, expected at least {fmt.HEADER.size}",
-            offset=offset,
-        )
-    w, h, fps_n, fps_d, tb_n, tb_d, k, label_coder, palette_coder = fmt.HEADER.unpack_from(payload)
-    checks = (
-        ("width", w, 1, fmt.MAX_WIDTH),
-        ("height", h, 1, fmt.MAX_HEIGHT),
-        ("frame rate numerator", fps_n, 1, 2**32 - 1),
-        ("frame rate denominator", fps_d, 1, 2**32 - 1),
-        ("time base numerator", tb_n, 1, 2**32 - 1),
-        ("time base denominator", tb_d, 1, 2**32 - 1),
-        ("k", k, fmt.K_MIN, fmt.K_MAX),
-        ("label coder", label_coder, fmt.LABEL_CODER_ZSTD, fmt.LABEL_CODER_ZSTD),
-        ("palette coder", palette_coder, fmt.PALETTE_CODER_RAW, fmt.PALETTE_CODER_RAW),
-    )
-    for name, value, lo, hi in checks:
-        if not lo <= value <= hi:
-            raise FormatError(f"HEAD {name} must be {lo}..{hi}, got {value}", offset=offset)
-    meta_bytes = payload[fmt.HEADER.size :]
-    meta: dict = {}
-    if meta_bytes:
-        try:
-            meta = json.loads(bytes(meta_bytes).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            # ValueError: bad JSON, and also an integer of more than 4300 digits
-            raise FormatError(f"HEAD metadata is not UTF-8 JSON: {exc}", offset=offset) from exc
-        if not isinstance(meta, dict):
-            raise FormatError("HEAD metadata is not a JSON object", offset=offset)
-    return Header(
-        width=w,
-        height=h,
-        fps=Fraction(fps_n, fps_d),
-        time_base=Fraction(tb_n, tb_d),
-        k=k,
-        label_coder=label_coder,
-        palette_coder=palette_coder,
-        meta=meta,
-    )
-
-
-def pack_frame(record: FrameRecord) -> bytes:
-    """KFRM or PFRM payload for ``record``."""
-    n = len(record.palette_index)
-    head = fmt.FRAME.pack(record.pts, record.duration, record.label_mode, n)
-    if record.keyframe:
-        entries = np.ascontiguousarray(record.palette_rgb, dtype=np.uint8).tobytes()
-    else:
-        table = np.empty((n, 4), dtype=np.uint8)
-        table[:, 0] = record.palette_index
-        table[:, 1:] = record.palette_rgb
-        entries = table.tobytes()
-    return head + entries + record.labels
-
-
-def unpack_frame(tag: bytes, payload: memoryview, offset: int, header: Header) -> FrameRecord:
-    """Parse and check a KFRM/PFRM payload; ``offset`` is the record's offset in the file."""
-    keyframe = tag == fmt.TAG_KEYFRAME
-    name = tag.decode("ascii")
-    if len(payload) < fmt.FRAME.size:
-        raise FormatError(
-            f"{name} record is {len(payload)} bytes, expected at least {fmt.FRAME.size}",
-            offset=offset,
-        )
-    pts, duration, mode, n = fmt.FRAME.unpack_from(payload)
-    if duration <= 0:
-        raise FormatError(f"{name} duration must be > 0, got {duration}", offset=offset)
-    if mode not in fmt.LABEL_MODES:
-        raise FormatError(f"{name} label mode {mode} is unknown", offset=offset)
-    if keyframe and mode != fmt.LABELS_INTRA:
-        raise FormatError(f"KFRM label mode must be {fmt.LABELS_INTRA}, got {mode}", offset=offset)
-    if keyframe and n != header.k:
-        raise FormatError(f"KFRM palette has {n} entries, expected k={header.k}", offset=offset)
-    if n > header.k:
-        raise FormatError(f"{name} has {n} palette deltas, more than k={header.k}", offset=offset)
-    entry = fmt.PALETTE_ENTRY if keyframe else fmt.PALETTE_DELTA
-    end = fmt.FRAME.size + n * entry.size
-    if end > len(payload):
-        raise FormatError(
-            f"{name} palette needs {end} bytes, record has {len(payload)}", offset=offset
-        )
-    table = np.frombuffer(payload[fmt.FRAME.size : end], dtype=np.uint8).reshape(n, entry.size)
-    if keyframe:
-        index = np.arange(n, dtype=np.uint8) if n else np.empty(0, np.uint8)
-        rgb = table.copy()
-    else:
-        index = table[:, 0].copy()
-        rgb = table[:, 1:].copy()
-        if n and int(index.max()) >= header.k:
-            raise FormatError(
-                f"PFRM palette delta index {int(index.max())} is not below k={header.k}",
-                offset=offset,
-            )
-        if n > 1 and not np.all(index[1:] > index[:-1]):
-            raise FormatError("PFRM palette delta indices are not increasing", offset=offset)
-    return FrameRecord(
-        keyframe=keyframe,
-        pts=pts,
-        duration=duration,
-        label_mode=mode,
-        palette_index=index,
-        palette_rgb=rgb,
-        labels=bytes(payload[end:]),
-        offset=offset,
-    )
 
 
 class ContainerWriter:
@@ -429,6 +74,26 @@ class ContainerWriter:
 
     Call :meth:`write_frame` once per frame in presentation order, then :meth:`close`, which
     writes the keyframe index and the trailer (the explicit end of the stream).
+
+    Parameters
+    ----------
+    fileobj
+        A binary file object open for writing, at the start of the file (index offsets count
+        from where the writer starts).
+    header
+        The HEAD record, written at once.
+    audio
+        The ahdr record, when the stream carries audio packets (:meth:`write_audio`).
+
+    Raises
+    ------
+    ValueError
+        The header's metadata cannot be written (see
+        :func:`~vidquant.codec.records.pack_header`; the preamble is written by then). Here
+        and in the ``write_*`` methods a ``ValueError`` is a bad call, not a bad file: the
+        caller broke a rule of the format that the writer checks, and nothing of the refused
+        record is written. The writer does not check every rule (a zero duration, say, is
+        written and refused by the reader).
     """
 
     def __init__(
@@ -454,7 +119,14 @@ class ContainerWriter:
         self._offset += len(data)
 
     def write_frame(self, record: FrameRecord) -> int:
-        """Append one frame record; return its size in bytes."""
+        """Append one frame record; return its size in bytes.
+
+        Raises
+        ------
+        ValueError
+            ``record.pts`` is not above the previous frame's, or the first frame is not a
+            keyframe.
+        """
         if self._last_pts is not None and record.pts <= self._last_pts:
             raise ValueError(f"pts must increase: {record.pts} after {self._last_pts}")
         if not self._index and not record.keyframe:
@@ -471,7 +143,14 @@ class ContainerWriter:
         return len(data)
 
     def write_audio(self, packet: AudioPacket) -> int:
-        """Append one audio packet (after the frame it plays with); return the record size."""
+        """Append one audio packet (after the frame it plays with); return the record size.
+
+        Raises
+        ------
+        ValueError
+            The stream was opened without ``audio``, no frame has been written yet, or the
+            packet is over ``format.MAX_AUDIO_PACKET`` bytes.
+        """
         if self.audio is None:
             raise ValueError("this stream was opened without audio")
         if not self._index:
@@ -494,21 +173,13 @@ class ContainerWriter:
 
     def close(self) -> None:
         """Write the index and the trailer. The file object stays open (the caller owns it)."""
-        index_offset = self._offset
-        payload = fmt.INDEX_COUNT.pack(len(self._index)) + b"".join(
-            fmt.INDEX_ENTRY.pack(e.frame, e.pts, e.offset) for e in self._index
-        )
-        index = pack_record(fmt.TAG_INDEX, payload)
+        trailer = Trailer(self._frames, len(self._index), self._offset, self._end_pts)
+        index = pack_record(fmt.TAG_INDEX, pack_index(self._index))
         self._write(index)
-        trailer = fmt.TRAILER.pack(self._frames, len(self._index), index_offset, self._end_pts)
-        tail = pack_record(fmt.TAG_TRAILER, trailer)
+        tail = pack_record(fmt.TAG_TRAILER, pack_trailer(trailer))
         self._write(tail)
         self._count(total=len(index) + len(tail))
         self._f.flush()
-
-
-class _BudgetSpent(FormatError):
-    """A salvaging iteration has read as much as it may."""
 
 
 class ContainerReader:
@@ -529,7 +200,7 @@ class ContainerReader:
 
     def __init__(self, fileobj: BinaryIO) -> None:
         self._f = fileobj
-        self._budget: int | None = None  # bytes a salvaging iteration may still read
+        self._salvager: Salvager | None = None  # during a salvaging iteration
         self._f.seek(0, os.SEEK_END)
         self.file_size = self._f.tell()
         self._f.seek(0)
@@ -581,18 +252,6 @@ class ContainerReader:
             )
         return data
 
-    def _limit(self, tag: bytes) -> int:
-        """Largest payload a record with ``tag`` may declare in this file."""
-        if tag == fmt.TAG_INDEX:
-            return fmt.INDEX_COUNT.size + fmt.MAX_INDEX_ENTRIES * fmt.INDEX_ENTRY.size
-        if tag == fmt.TAG_TRAILER:
-            return fmt.TRAILER.size
-        if tag == fmt.TAG_AUDIO_PACKET:
-            return fmt.AUDIO_PACKET.size + fmt.MAX_AUDIO_PACKET
-        if tag == fmt.TAG_AUDIO_HEADER:
-            return fmt.AUDIO_HEADER.size + 96 + fmt.MAX_META
-        return self._max_payload
-
     def _read_record(
         self, offset: int, max_payload: int | None = None
     ) -> tuple[bytes, memoryview, int]:
@@ -616,7 +275,7 @@ class ContainerReader:
         if not all(0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c == 0x20 for c in tag):
             raise FormatError(f"bad record tag {tag!r}", offset=offset)
         if max_payload is None:
-            max_payload = self._limit(tag)
+            max_payload = fmt.payload_limit(tag, self._max_payload)
         if length > max_payload:
             raise FormatError(
                 f"record {tag!r} declares {length} bytes, more than the {max_payload} allowed",
@@ -628,7 +287,8 @@ class ContainerReader:
                 f"record {tag!r} declares {length} bytes but the file ends {remaining} bytes later",
                 offset=offset,
             )
-        self._spend(length + fmt.RECORD_CRC.size)
+        if self._salvager is not None:
+            self._salvager.spend(length + fmt.RECORD_CRC.size)
         payload = self._f.read(length)
         (crc,) = fmt.RECORD_CRC.unpack(self._f.read(fmt.RECORD_CRC.size))
         actual = zlib.crc32(payload, zlib.crc32(tag))
@@ -668,11 +328,11 @@ class ContainerReader:
         """
         offset = self.first_frame_offset if start_offset is None else start_offset
         if salvage:
-            self._budget = _SALVAGE_READ_FACTOR * self.file_size + _SALVAGE_READ_MIN
+            self._salvager = Salvager(self._f, self.file_size, self._read_record)
         try:
             yield from self._walk(offset, audio=audio, salvage=salvage, whole=start_offset is None)
         finally:
-            self._budget = None
+            self._salvager = None
 
     def _walk(
         self, offset: int, *, audio: bool, salvage: bool, whole: bool
@@ -703,14 +363,9 @@ class ContainerReader:
             except FormatError as exc:
                 if not salvage:
                     raise
-                exc = detached(exc)
-                try:
-                    resume = None if isinstance(exc, _BudgetSpent) else self.resync(offset + 1)
-                except _BudgetSpent as spent:
-                    yield Damage(offset, exc, None)
-                    yield Damage(offset + 1, detached(spent), None)
-                    return
-                yield Damage(offset, exc, resume)
+                damages = self._salvaging().recover(offset, exc)
+                yield from damages
+                resume = damages[-1].resume_offset
                 if resume is None:
                     return
                 offset = resume
@@ -749,37 +404,13 @@ class ContainerReader:
         FormatError
             During a salvaging iteration, when its read budget is spent.
         """
-        chunk = 64 << 10  # grows to 1 MiB: damage is usually followed closely by a record
-        pos = offset
-        while pos + fmt.RECORD_HEAD.size + fmt.RECORD_CRC.size <= self.file_size:
-            self._f.seek(pos)
-            self._spend(chunk)
-            buf = self._f.read(chunk + 3)  # + 3: a tag across the chunk's end is still found
-            for match in _RESYNC_TAGS.finditer(buf):
-                candidate = pos + match.start()
-                try:
-                    self._read_record(candidate)
-                except _BudgetSpent:
-                    raise
-                except FormatError:
-                    continue
-                return candidate
-            pos += chunk
-            chunk = min(2 * chunk, 1 << 20)
-        return None
+        return self._salvaging().resync(offset)
 
-    def _spend(self, nbytes: int) -> None:
-        """Charge a salvaging iteration's read budget (no-op otherwise)."""
-        if self._budget is None:
-            return
-        self._budget -= nbytes
-        if self._budget < 0:
-            self._budget = None  # the error below ends the iteration
-            raise _BudgetSpent(
-                "gave up: the rest of the file is damaged throughout (salvage read "
-                f"{_SALVAGE_READ_FACTOR} times the file's size looking for intact records)",
-                offset=self._f.tell(),
-            )
+    def _salvaging(self) -> Salvager:
+        """The salvaging iteration's salvager, or (outside one) a salvager without a budget."""
+        if self._salvager is not None:
+            return self._salvager
+        return Salvager(self._f, self.file_size, self._read_record, budgeted=False)
 
     def _check_end(self, index_offset: int, offset: int, frames: int | None) -> None:
         """After the index at ``index_offset``: the trailer must follow at ``offset``, end the
@@ -813,14 +444,7 @@ class ContainerReader:
             raise FormatError(
                 f"last record is {tag!r}, expected {fmt.TAG_TRAILER!r}", offset=offset
             )
-        frames, keyframes, index_offset, end_pts = fmt.TRAILER.unpack(payload)
-        if not self.first_frame_offset <= index_offset < offset:
-            raise FormatError(
-                f"TAIL index offset {index_offset} is outside the file", offset=offset
-            )
-        if keyframes > frames:
-            raise FormatError(f"TAIL says {keyframes} keyframes but {frames} frames", offset=offset)
-        return Trailer(frames, keyframes, index_offset, end_pts)
+        return unpack_trailer(payload, offset, first_frame_offset=self.first_frame_offset)
 
     def read_index(self) -> tuple[Trailer, list[IndexEntry]]:
         """Read the trailer and the keyframe index (for seeking), checking every entry."""
@@ -828,37 +452,5 @@ class ContainerReader:
         tag, payload, offset = self._read_record(trailer.index_offset)
         if tag != fmt.TAG_INDEX:
             raise FormatError(f"index offset points at {tag!r}, not INDX", offset=offset)
-        if len(payload) < fmt.INDEX_COUNT.size:
-            raise FormatError("INDX record too short", offset=offset)
-        (count,) = fmt.INDEX_COUNT.unpack_from(payload)
-        expected = fmt.INDEX_COUNT.size + count * fmt.INDEX_ENTRY.size
-        if count != trailer.keyframes or len(payload) != expected:
-            raise FormatError(
-                f"INDX holds {len(payload)} bytes for {count} entries (TAIL says "
-                f"{trailer.keyframes} keyframes); expected {expected} bytes",
-                offset=offset,
-            )
-        entries = []
-        previous: IndexEntry | None = None
-        for i in range(count):
-            entry = IndexEntry(
-                *fmt.INDEX_ENTRY.unpack_from(
-                    payload, fmt.INDEX_COUNT.size + i * fmt.INDEX_ENTRY.size
-                )
-            )
-            ok = (
-                self.first_frame_offset <= entry.offset < trailer.index_offset
-                and entry.frame < trailer.frames
-            )
-            if previous is not None:
-                ok = (
-                    ok
-                    and entry.offset > previous.offset
-                    and entry.pts > previous.pts
-                    and entry.frame > previous.frame
-                )
-            if not ok:
-                raise FormatError(f"INDX entry {i} is inconsistent: {entry}", offset=offset)
-            entries.append(entry)
-            previous = entry
+        entries = unpack_index(payload, offset, trailer, first_frame_offset=self.first_frame_offset)
         return trailer, entries

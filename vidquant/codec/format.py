@@ -81,7 +81,9 @@ PALETTE_DELTA = struct.Struct("<4B")  # palette index (< k), R, G, B
 LABELS_INTRA = 0  # payload: zstd(labels), labels as height*width bytes, row-major
 LABELS_DELTA = 1  # payload: zstd((labels - previous labels) mod 256), previous = last decoded frame
 LABELS_REPEAT = 2  # payload empty: labels equal the previous frame's
-LABELS_COPY = 3  # payload: zstd(symbols): 0 = previous label, s > 0 = label s - 1 (k <= 255)
+# COPY has no symbol for label 255: the writer uses it when every label of the frame is < 255
+# (DELTA otherwise); a reader accepts it with any k, refusing a symbol above k.
+LABELS_COPY = 3  # payload: zstd(symbols): 0 = previous label, s > 0 = label s - 1
 LABEL_MODES = (LABELS_INTRA, LABELS_DELTA, LABELS_REPEAT, LABELS_COPY)
 
 # ahdr comes right after HEAD (at most one). Its payload is AUDIO_HEADER, then the codec name
@@ -102,6 +104,7 @@ AUDIO_PACKET = struct.Struct(
     "q"  # duration in audio time-base units, >= 0
 )
 MAX_AUDIO_PACKET = 1 << 20  # bytes; larger apkt payloads are corruption
+AUDIO_NAMES_MAX = 32 + 64  # bytes of codec and layout names an ahdr may hold
 
 INDEX_COUNT = struct.Struct("<I")  # number of index entries
 INDEX_ENTRY = struct.Struct(
@@ -132,6 +135,21 @@ def max_payload(width: int, height: int, k: int) -> int:
     """Largest payload length a reader accepts for a file of this size (zstd never grows data
     by more than a small margin, so a longer length is corruption, not content)."""
     return FRAME.size + k * PALETTE_DELTA.size + width * height + width * height // 64 + 4096
+
+
+def payload_limit(tag: bytes, frame_limit: int) -> int:
+    """Largest payload a record with ``tag`` may declare; ``frame_limit`` is the file's
+    :func:`max_payload`, the limit of frame records and unknown ancillary records. (HEAD, read
+    before the frame size is known, is limited to ``HEADER.size + MAX_META``.)"""
+    if tag == TAG_INDEX:
+        return INDEX_COUNT.size + MAX_INDEX_ENTRIES * INDEX_ENTRY.size
+    if tag == TAG_TRAILER:
+        return TRAILER.size
+    if tag == TAG_AUDIO_PACKET:
+        return AUDIO_PACKET.size + MAX_AUDIO_PACKET
+    if tag == TAG_AUDIO_HEADER:
+        return AUDIO_HEADER.size + AUDIO_NAMES_MAX + MAX_META
+    return frame_limit
 
 
 def tag_is_critical(tag: bytes) -> bool:

@@ -2,13 +2,15 @@
 
 Only a few frames are alive at a time: the decoder's own queue plus one frame of look-ahead,
 which the reader needs to know each frame's display duration (variable frame rate survives:
-timestamps are the stream's own, rebased so that the first frame yielded starts at 0).
+timestamps are the stream's own, rebased so that the first frame yielded starts at 0; the
+arithmetic is :mod:`vidquant.io.timing`'s). Packets that fail to decode are skipped and
+counted, and a stream that ends before its container says it does is noticed
+(:mod:`vidquant.io.damage`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +21,7 @@ import numpy as np
 
 from vidquant.errors import InputError
 from vidquant.frames import Frame, VideoInfo
+from vidquant.io.damage import DamageLog, duration_tag_s, early_end
 from vidquant.io.probe import (
     check_input_file,
     cut_short,
@@ -26,7 +29,21 @@ from vidquant.io.probe import (
     no_video_message,
     unreadable_reason,
 )
+
+# describe_times is re-exported for the modules that still import it from here; import it from
+# vidquant.io.timing.
+from vidquant.io.timing import (
+    OutputClock,
+    Stamped,
+    describe_times,
+    iter_from_start,
+    iter_stamped,
+    nominal_duration,
+    start_pts,
+)
 from vidquant.settings import MAX_HEIGHT, MAX_WIDTH
+
+__all__ = ["VideoReader", "describe_times", "output_size"]
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +51,6 @@ _FALLBACK_FPS = Fraction(25)
 # PyAV names for the colour matrix and range; an unspecified matrix means BT.601 to swscale, but
 # players treat unspecified HD video as BT.709, and so do we.
 _BT709 = "ITU709"
-# A source "ended early" when its frames stop this much before the end its container declares
-# (seconds, or this many frames at the nominal rate, whichever is longer): a declared duration
-# is rounded, and the last frame's own duration is a guess in many containers.
-_EARLY_END_S = 0.5
-_EARLY_END_FRAMES = 3
 
 
 def output_size(src_width: int, src_height: int, width: int | None) -> tuple[int, int]:
@@ -120,10 +132,7 @@ class VideoReader:
         self._stream.thread_type = self._thread_type
         self._start_s = start_s
         self._duration_s = duration_s
-        # Packets that failed to decode: (pts on the file's clock, in time-base units, or
-        # None when neither the packet nor an earlier frame had one), without repeats.
-        self._damaged: list[int | None] = []
-        self._damaged_pts: set[int] = set()
+        self._damaged = DamageLog()  # packets that failed to decode, on the file's clock
         self._window: tuple[int | None, float | None] = (None, None)  # what iter_frames kept
         self._last_good_pts: int | None = None  # the last frame iter_frames received
         self.ended_early: str | None = None
@@ -143,21 +152,12 @@ class VideoReader:
     def damage(self) -> list[float]:
         """Output-clock times, seconds, of the packets that failed to decode (see the class)."""
         tb = self.info.time_base if hasattr(self, "info") else Fraction(0)
-        start_pts, end_pts = self._window
+        start, end = self._window
         if self.origin_s is not None:
             origin = self.origin_s
         else:
             origin = float((self._stream.start_time or 0) * tb)
-        times = []
-        for pts in self._damaged:
-            if pts is not None:
-                if start_pts is not None and pts < start_pts:
-                    continue  # before the part asked for: not lost from the output
-                if end_pts is not None and pts >= end_pts:
-                    continue
-            time_s = 0.0 if pts is None else float(pts * tb) - origin
-            times.append(max(0.0, time_s))
-        return times
+        return self._damaged.times_s(tb, origin_s=origin, start_pts=start, end_pts=end)
 
     @property
     def frames_lost(self) -> int:
@@ -221,39 +221,31 @@ class VideoReader:
         """
         info = self.info
         tb = info.time_base
-        nominal = max(1, round(1 / (info.fps * tb)))  # one frame at the nominal rate, in tb units
-        start_pts = self._start_pts()
-        end_pts = None
-        first_pts: int | None = None
-        pending: tuple[int, int, np.ndarray] | None = None  # look-ahead: (pts, duration, rgb)
-        index = 0
-        self._window = (start_pts, None)  # until the first frame is known
+        nominal = nominal_duration(info.fps, tb)
+        start = start_pts(self._start_s, tb, self._stream.start_time or 0)
+        clock: OutputClock[np.ndarray] = OutputClock(tb, duration_s=self._duration_s)
+        self._window = (start, None)  # until the first frame is known
         self.ended_early = None
         complete = True  # read to the end of the stream (not stopped by duration_s)
-        timed = self._from_start(self._iter_timed(start_pts, nominal), start_pts)
-        for pts, duration, vframe in timed:
-            self._last_good_pts = pts
-            if first_pts is None:
-                first_pts = pts
-                self.origin_s = float(pts * tb)
-                if self._duration_s is not None:
-                    end_pts = first_pts + self._duration_s / tb
+        for item in iter_from_start(self._iter_timed(start, nominal), start):
+            self._last_good_pts = item.pts
+            if clock.first_pts is None:
+                clock.start(item.pts)
+                self.origin_s = float(item.pts * tb)
                 # With start_s, losses before the first frame shown are not the output's.
-                self._window = (None if start_pts is None else first_pts, end_pts)
-            if end_pts is not None and pts >= end_pts:
+                self._window = (None if start is None else item.pts, clock.end_pts)
+            if clock.past_end(item.pts):
                 complete = False
                 break
-            rgb = self._to_rgb(vframe)
-            if pending is not None:
-                prev_pts, _, prev_rgb = pending
-                yield Frame(index, prev_pts - first_pts, pts - prev_pts, tb, prev_rgb)
-                index += 1
-            pending = (pts, duration, rgb)
-        if pending is not None and first_pts is not None:
-            last_pts, last_duration, last_rgb = pending
-            yield Frame(index, last_pts - first_pts, last_duration, tb, last_rgb)
+            done = clock.push(item.pts, item.duration, self._to_rgb(item.frame))
+            if done is not None:
+                yield Frame(done.index, done.pts, done.duration, tb, done.frame)
+        last = clock.finish()
+        if last is not None and clock.first_pts is not None:
+            yield Frame(last.index, last.pts, last.duration, tb, last.frame)
             if complete:
-                self.ended_early = self._early_end(last_pts + last_duration, nominal)
+                end_pts = clock.first_pts + last.pts + last.duration  # on the file's clock
+                self.ended_early = self._early_end(end_pts, nominal)
         damage = self.damage
         if damage:  # the caller reports these (see EncodeReport); a debug aid here
             log.info(
@@ -269,29 +261,16 @@ class VideoReader:
 
     def _early_end(self, end_pts: int, nominal: int) -> str | None:
         """Why the stream looks cut short, judged from where its last frame ends (pts on the
-        file's clock), or None when it ends where the container says it does.
-
-        A file whose structure runs past its end (an MP4 box, a Matroska segment) is cut
-        short for certain: then a missing half frame counts. Otherwise only the declared
-        duration speaks, and it must miss by more than rounding and a guessed last-frame
-        duration can explain.
-        """
+        file's clock), or None when it ends where the container says it does (see
+        :func:`~vidquant.io.damage.early_end`)."""
         tb = self.info.time_base
-        frame_s = float(nominal * tb)
         start = float((self._stream.start_time or 0) * tb)
-        end = float(end_pts * tb) - start
         declared = self._declared_end_s()
-        cut = cut_short(self.path)
-        if declared is None:
-            return None if cut is None else f"the source ended early at {end:.2f} s: {cut}"
-        length = declared - start
-        tolerance = 0.5 * frame_s if cut else max(_EARLY_END_S, _EARLY_END_FRAMES * frame_s)
-        if length - end <= tolerance:
-            return None
-        why = f"({cut})" if cut else "(is the file cut short?)"
-        return (
-            f"the source ended early: its frames stop at {end:.2f} s of the {length:.2f} s "
-            f"its container declares {why}"
+        return early_end(
+            float(end_pts * tb) - start,
+            None if declared is None else declared - start,
+            frame_s=float(nominal * tb),
+            cut=cut_short(self.path),
         )
 
     def _declared_end_s(self) -> float | None:
@@ -301,7 +280,7 @@ class VideoReader:
         start = float((stream.start_time or 0) * tb)
         if stream.duration and stream.time_base:
             return start + float(stream.duration * stream.time_base)
-        tag = _duration_tag(stream.metadata.get("DURATION") or stream.metadata.get("duration"))
+        tag = duration_tag_s(stream.metadata.get("DURATION") or stream.metadata.get("duration"))
         if tag is not None:  # Matroska and WebM (FFmpeg's muxer) tag each stream
             return start + tag
         if container.duration and len(container.streams) == 1:
@@ -309,66 +288,23 @@ class VideoReader:
             return (container.start_time or 0) / av.time_base + container.duration / av.time_base
         return None
 
-    @staticmethod
-    def _from_start(
-        timed: Iterator[tuple[int, int, av.VideoFrame]], start_pts: int | None
-    ) -> Iterator[tuple[int, int, av.VideoFrame]]:
-        """Leave out the frames before the one on screen at ``start_pts``."""
-        if start_pts is None:
-            yield from timed
-            return
-        held = None  # the last frame that starts before start_pts
-        for item in timed:
-            if item[0] < start_pts:
-                held = item
-                continue
-            if held is not None and item[0] > start_pts:
-                yield held
-            yield item
-            yield from timed
-            return
-        if held is not None and held[0] + held[1] > start_pts:
-            yield held  # start_s falls inside the last frame
+    def _iter_timed(self, start: int | None, nominal: int) -> Iterator[Stamped[av.VideoFrame]]:
+        """Decoded frames with their timing (see :func:`~vidquant.io.timing.iter_stamped`).
 
-    def _start_pts(self) -> int | None:
-        """The first pts to keep for ``start_s`` (None: keep all)."""
-        if self._start_s <= 0:
-            return None
-        return (self._stream.start_time or 0) + int(self._start_s / self.info.time_base)
-
-    def _iter_timed(
-        self, start_pts: int | None, nominal: int
-    ) -> Iterator[tuple[int, int, av.VideoFrame]]:
-        """Decoded frames as (pts, duration, frame), pts strictly increasing.
-
-        With ``start_pts``, seek to the keyframe before it first. Some demuxers (MPEG-TS) land
-        after the target instead; then decode again from the start of the file.
+        With ``start`` (pts), seek to the keyframe before it first. Some demuxers (MPEG-TS)
+        land after the target instead; then decode again from the start of the file.
         """
-        if start_pts is not None and self._seek(start_pts):
-            frames = self._timed(self._iter_decoded(), nominal)
+        if start is not None and self._seek(start):
+            frames = iter_stamped(self._iter_decoded(), nominal)
             first = next(frames, None)
-            if first is not None and first[0] <= start_pts:
+            if first is not None and first.pts <= start:
                 yield first
                 yield from frames
                 return
             frames.close()
             log.info("seeking landed after %s s; decoding from the start", self._start_s)
             self._reopen()
-        yield from self._timed(self._iter_decoded(), nominal)
-
-    def _timed(
-        self, frames: Iterator[av.VideoFrame], nominal: int
-    ) -> Iterator[tuple[int, int, av.VideoFrame]]:
-        last_pts: int | None = None
-        for vframe in frames:
-            pts = vframe.pts
-            if pts is None:
-                pts = (last_pts + nominal) if last_pts is not None else 0
-            if last_pts is not None and pts <= last_pts:
-                pts = last_pts + 1  # keep timestamps strictly increasing
-            last_pts = pts
-            duration = vframe.duration if vframe.duration and vframe.duration > 0 else nominal
-            yield pts, duration, vframe
+        yield from iter_stamped(self._iter_decoded(), nominal)
 
     def _seek(self, target: int) -> bool:
         """Seek to the keyframe at or before ``target`` (pts); False when the demuxer refuses."""
@@ -422,9 +358,9 @@ class VideoReader:
                             restart = True
                             break
                         if packet.pts is not None:
-                            self._record_damage(packet.pts)
+                            self._damaged.record(packet.pts)
                         else:  # the time of the last good frame
-                            self._record_damage(delivered, self._last_good_pts)
+                            self._damaged.record(delivered, self._last_good_pts)
                         continue
                     for vframe in frames:
                         if check_landing:
@@ -467,15 +403,6 @@ class VideoReader:
                     f"{len(self._damaged)} of {packets} packets failed ({reason}){why}"
                 )
             raise InputError(f"{self.path}: the video stream holds no frames{why}")
-
-    def _record_damage(self, pts: int | None, fallback: int | None = None) -> None:
-        """Count one packet that failed to decode at ``pts`` (once, however many passes meet
-        it); without a pts, at ``fallback`` (the last good frame's), not deduplicated."""
-        if pts is None:
-            self._damaged.append(fallback)
-        elif pts not in self._damaged_pts:
-            self._damaged_pts.add(pts)
-            self._damaged.append(pts)
 
     def _check_alpha(self, vframe: av.VideoFrame) -> None:
         """Say once that transparency is dropped, if the frames or the stream carry it."""
@@ -540,23 +467,3 @@ class VideoReader:
                 raise
             except av.error.FFmpegError:
                 continue
-
-
-def describe_times(times: list[float], *, limit: int = 10) -> str:
-    """``"0.25 s, 0.58 s and 1.50 s"``: times in seconds for a message, at most ``limit``
-    of them (then ``"and N more"``)."""
-    shown = [f"{t:.2f} s" for t in times[:limit]]
-    if len(times) > limit:
-        return ", ".join(shown) + f" and {len(times) - limit} more"
-    if len(shown) > 1:
-        return ", ".join(shown[:-1]) + " and " + shown[-1]
-    return "".join(shown)
-
-
-def _duration_tag(text: str | None) -> float | None:
-    """Seconds from a Matroska ``DURATION`` tag (``"00:00:04.000000000"``), or None."""
-    match = re.fullmatch(r"\s*(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)\s*", text or "")
-    if match is None:
-        return None
-    hours, minutes, seconds = match.groups()
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
