@@ -46,7 +46,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from vidquant.codec import format as fmt  # noqa: E402
-from vidquant.codec.container import ContainerWriter, Header  # noqa: E402
+from vidquant.codec.container import ContainerWriter  # noqa: E402
+from vidquant.codec.records import Header  # noqa: E402
 from vidquant.encoder import EncodedFrame, Encoder  # noqa: E402
 from vidquant.frames import Frame  # noqa: E402
 from vidquant.settings import EncodeSettings  # noqa: E402

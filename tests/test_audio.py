@@ -13,11 +13,10 @@ import pytest
 from media import synthetic_frame
 from vidquant.apps.info import describe
 from vidquant.codec import format as fmt
-from vidquant.codec.container import (
+from vidquant.codec.container import ContainerReader, ContainerWriter
+from vidquant.codec.records import (
     AudioHeader,
     AudioPacket,
-    ContainerReader,
-    ContainerWriter,
     Header,
     pack_audio_header,
     unpack_audio_header,

@@ -220,8 +220,9 @@ def test_info_survives_foreign_metadata(tmp_path: Path) -> None:
 
     import numpy as np
 
-    from vidquant.codec.container import ContainerWriter, FrameRecord, Header
+    from vidquant.codec.container import ContainerWriter
     from vidquant.codec.labels import LabelEncoder
+    from vidquant.codec.records import FrameRecord, Header
 
     vq = tmp_path / "foreign.vq"
     header = Header(4, 2, Fraction(25), Fraction(1, 25), 4, meta={"source": "x", "encoder": 7})

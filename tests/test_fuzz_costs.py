@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from fuzz import bounds, inputs, payloads, records, targets
 from fuzz.profiles import LONG, Tally, fuzz_settings, long_timeout, report
 from vidquant.codec import format as fmt
-from vidquant.codec.container import Header, pack_header, pack_record
+from vidquant.codec.records import Header, pack_header, pack_record
 
 pytestmark = pytest.mark.fuzz
 

@@ -17,7 +17,7 @@ from hypothesis import target as hypothesis_target
 from fuzz import inputs, payloads, records, targets
 from fuzz.profiles import Tally, fuzz_settings, long_timeout, report
 from vidquant.codec import format as fmt
-from vidquant.codec.container import pack_record
+from vidquant.codec.records import pack_record
 
 pytestmark = pytest.mark.fuzz
 

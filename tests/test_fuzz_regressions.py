@@ -14,7 +14,7 @@ import pytest
 from fuzz import bounds, inputs
 from fuzz.records import rebuild_end
 from vidquant.codec import format as fmt
-from vidquant.codec.container import pack_record
+from vidquant.codec.records import pack_record
 from vidquant.decoder import VqDecoder
 from vidquant.errors import FormatError
 

@@ -16,17 +16,17 @@ from typing import BinaryIO
 
 import numpy as np
 
-from vidquant.codec.container import (
+from vidquant.codec.container import ContainerReader
+from vidquant.codec.labels import LabelDecoder
+from vidquant.codec.records import (
     AudioHeader,
     AudioPacket,
-    ContainerReader,
-    Damage,
     FrameRecord,
     Header,
     IndexEntry,
     Trailer,
 )
-from vidquant.codec.labels import LabelDecoder
+from vidquant.codec.salvage import Damage
 from vidquant.errors import FormatError, InputError, detached
 from vidquant.frames import Frame, PaletteFrame
 

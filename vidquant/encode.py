@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from vidquant.codec.container import AudioPacket, ContainerWriter, RecordSizes
+from vidquant.codec.container import ContainerWriter
+from vidquant.codec.records import AudioPacket, RecordSizes
 from vidquant.encoder import Encoder, make_header
 from vidquant.errors import InputError
 from vidquant.fileutil import atomic_path, check_output

@@ -20,9 +20,10 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from vidquant.codec.container import ContainerWriter, FrameRecord, Header
+from vidquant.codec.container import ContainerWriter
 from vidquant.codec.labels import LabelEncoder
 from vidquant.codec.meta import make_meta
+from vidquant.codec.records import FrameRecord, Header
 from vidquant.errors import InputError
 from vidquant.frames import Frame, PaletteFrame, VideoInfo
 from vidquant.palette import PaletteManager
@@ -251,11 +252,3 @@ def make_header(info: VideoInfo, settings: EncodeSettings, source: Path | None =
     return Header(
         width=info.width, height=info.height, fps=fps, time_base=tb, k=settings.k, meta=meta
     )
-
-
-def __getattr__(name: str) -> object:  # TRANSITION: removed once every importer is updated
-    if name in ("encode_file", "EncodeReport"):
-        from vidquant import encode
-
-        return getattr(encode, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidquant.codec.container import AudioPacket
+from vidquant.codec.records import AudioPacket
 from vidquant.decoder import DamagedSpan, VqDecoder, open_vq
 from vidquant.errors import FormatError
 from vidquant.fileutil import atomic_folder, atomic_path, check_output

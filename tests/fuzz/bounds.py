@@ -10,7 +10,7 @@ import os
 import tracemalloc
 
 from fuzz.payloads import declares_map
-from vidquant.codec.container import Header
+from vidquant.codec.records import Header
 
 # --------------------------------------------------------------------------------------------
 # memory bounds
@@ -44,7 +44,7 @@ RETAINED_PER_BYTE = 16
 
 # Work: bytes read from the file in one phase. A strict decode reads each record once; the
 # index, the trailer and salvage's resynchronisation read some twice; one resynchronisation may
-# read 16 * size + 64 MiB of candidate records (container._RESYNC_READ_*). A phase reading more
+# read 16 * size + 64 MiB of candidate records (salvage._SALVAGE_READ_*). A phase reading more
 # than READ_BASE + READ_FACTOR * size does work that grows faster than the file: a file of a few
 # megabytes would take minutes.
 READ_BASE = 64 << 20

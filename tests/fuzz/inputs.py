@@ -13,16 +13,16 @@ import numpy as np
 
 from fuzz.payloads import PAYLOAD_KINDS, label_payload, zstd_raw_frame
 from vidquant.codec import format as fmt
-from vidquant.codec.container import (
+from vidquant.codec.container import ContainerWriter
+from vidquant.codec.labels import LabelEncoder
+from vidquant.codec.records import (
     AudioHeader,
     AudioPacket,
-    ContainerWriter,
     FrameRecord,
     Header,
     pack_header,
     pack_record,
 )
-from vidquant.codec.labels import LabelEncoder
 
 TESTS = Path(__file__).resolve().parent.parent
 GOLDEN_VQ = TESTS / "golden" / "tiny.vq"

@@ -16,7 +16,7 @@ import zstandard
 
 from fuzz.payloads import zstd_compress
 from vidquant.codec import format as fmt
-from vidquant.codec.container import pack_record
+from vidquant.codec.records import pack_record
 
 
 @dataclass(frozen=True)

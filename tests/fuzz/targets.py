@@ -49,8 +49,8 @@ from fuzz.bounds import (
 )
 from fuzz.inputs import decode_label_input
 from vidquant.codec import format as fmt
-from vidquant.codec.container import AudioPacket, Header
 from vidquant.codec.labels import LabelDecoder
+from vidquant.codec.records import AudioPacket, Header
 from vidquant.decoder import VqDecoder
 from vidquant.errors import FormatError
 from vidquant.frames import PaletteFrame

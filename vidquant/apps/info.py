@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidquant.codec.container import AudioHeader, AudioPacket, Header
 from vidquant.codec.meta import source_facts
+from vidquant.codec.records import AudioHeader, AudioPacket, Header
 from vidquant.decoder import open_vq
 from vidquant.metrics import bitrate_kbps
 

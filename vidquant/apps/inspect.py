@@ -27,8 +27,8 @@ from vidquant.apps.pictures import (
     save_palette_timeline,
     save_side_by_side,
 )
-from vidquant.codec.container import FrameRecord, Header
 from vidquant.codec.meta import encode_start_s, source_name, still_time_s
+from vidquant.codec.records import FrameRecord, Header
 from vidquant.decoder import VqDecoder, open_vq
 from vidquant.errors import FormatError, InputError, OutputError, SettingsError
 from vidquant.fileutil import atomic_path, check_output

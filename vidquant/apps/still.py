@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vidquant.codec.container import ContainerWriter, Header
+from vidquant.codec.container import ContainerWriter
 from vidquant.codec.format import MAX_HEIGHT, MAX_WIDTH
 from vidquant.codec.meta import make_meta
+from vidquant.codec.records import Header
 from vidquant.colours import colour_histogram, nearest_entries
 from vidquant.encoder import FrameCoder, QuantizedFrame
 from vidquant.errors import SettingsError

@@ -77,7 +77,7 @@ def encode(
 ) -> None:
     """Encode a video into a palette video (.vq)."""
     from vidquant.encode import encode_file
-    from vidquant.io.reader import describe_times
+    from vidquant.io.timing import describe_times
     from vidquant.settings import load_settings
 
     def job() -> None:

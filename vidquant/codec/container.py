@@ -15,9 +15,6 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from vidquant.codec import format as fmt
-
-# The records are re-exported (see __all__) for the modules that still import them from here;
-# import them from vidquant.codec.records, and Damage from vidquant.codec.salvage.
 from vidquant.codec.records import (
     AudioHeader,
     AudioPacket,
@@ -43,28 +40,7 @@ from vidquant.codec.records import (
 from vidquant.codec.salvage import Damage, Salvager
 from vidquant.errors import FormatError, TruncatedError, VersionError
 
-__all__ = [
-    "ContainerReader",
-    "ContainerWriter",
-    # re-exported for now from vidquant.codec.records and (Damage) vidquant.codec.salvage
-    "AudioHeader",
-    "AudioPacket",
-    "Damage",
-    "FrameRecord",
-    "Header",
-    "IndexEntry",
-    "RecordSizes",
-    "Trailer",
-    "pack_audio_header",
-    "pack_audio_packet",
-    "pack_frame",
-    "pack_header",
-    "pack_record",
-    "unpack_audio_header",
-    "unpack_audio_packet",
-    "unpack_frame",
-    "unpack_header",
-]
+__all__ = ["ContainerReader", "ContainerWriter"]
 
 log = logging.getLogger(__name__)
 

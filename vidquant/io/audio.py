@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import av.error
 
-from vidquant.codec.container import AudioHeader, AudioPacket
+from vidquant.codec.records import AudioHeader, AudioPacket
 from vidquant.errors import InputError, SettingsError
 
 log = logging.getLogger(__name__)

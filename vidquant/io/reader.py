@@ -29,9 +29,6 @@ from vidquant.io.probe import (
     no_video_message,
     unreadable_reason,
 )
-
-# describe_times is re-exported for the modules that still import it from here; import it from
-# vidquant.io.timing.
 from vidquant.io.timing import (
     OutputClock,
     Stamped,
@@ -43,7 +40,7 @@ from vidquant.io.timing import (
 )
 from vidquant.settings import MAX_HEIGHT, MAX_WIDTH
 
-__all__ = ["VideoReader", "describe_times", "output_size"]
+__all__ = ["VideoReader", "output_size"]
 
 log = logging.getLogger(__name__)
 

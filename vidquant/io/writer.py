@@ -22,7 +22,7 @@ import av.error
 import cv2
 import numpy as np
 
-from vidquant.codec.container import AudioHeader, AudioPacket
+from vidquant.codec.records import AudioHeader, AudioPacket
 from vidquant.errors import OutputError
 from vidquant.frames import Frame
 
