@@ -13,6 +13,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 
 from media import make_clip, synthetic_frame  # noqa: E402
+from vidquant import encode_file  # noqa: E402
+from vidquant.settings import EncodeSettings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_media" / "sample.mp4"
@@ -87,3 +89,14 @@ def serve(request: pytest.FixtureRequest) -> Iterator:
     yield start
     for explorer in started:
         explorer.stop()
+
+
+@pytest.fixture(scope="module")
+def vq_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """For the play tests: a 320x180, 24-frame clip at 12 fps and its .vq (k=16, a keyframe
+    every 0.5 s)."""
+    folder = tmp_path_factory.mktemp("play")
+    clip = make_clip(folder / "clip.mp4", width=320, height=180, frames=24)
+    vq = folder / "clip.vq"
+    encode_file(clip, vq, EncodeSettings(k=16, keyint_s=0.5))
+    return clip, vq

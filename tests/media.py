@@ -68,3 +68,11 @@ def make_clip(
             container.mux(astream.encode(aframe))
             container.mux(astream.encode(None))
     return path
+
+
+def decoded_frames(vq: Path) -> list[np.ndarray]:
+    """Every frame of the .vq file ``vq``, decoded to RGB."""
+    from vidquant.decoder import open_vq
+
+    with open_vq(vq) as decoder:
+        return [f.to_rgb() for f in decoder.iter_frames()]

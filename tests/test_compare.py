@@ -15,12 +15,12 @@ import pytest
 import vidquant.cli.compare  # noqa: F401 - registers the compare command
 from cliutil import invoke
 from media import make_clip, synthetic_frame
-from vidquant import metrics
+from vidquant import encode_file, metrics
 from vidquant.apps import compare as cmp
+from vidquant.apps.compare import quality as cmp_quality
 from vidquant.cli.common import EXIT_USAGE
 from vidquant.colours import count_colours
 from vidquant.decoder import open_vq
-from vidquant.encoder import encode_file
 from vidquant.errors import SettingsError
 from vidquant.frames import Frame
 from vidquant.settings import EncodeSettings
@@ -248,7 +248,7 @@ def test_sampling_stride_bounds_ssim(
     clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vq = _encode(clip, tmp_path / "clip.vq")
-    monkeypatch.setattr(cmp, "SSIM_MAX_FRAMES", 5)
+    monkeypatch.setattr(cmp_quality, "SSIM_MAX_FRAMES", 5)  # where the stride is computed
     q = cmp.compare_files(clip, vq).quality
     assert (q.sample_stride, q.sampled_frames) == (5, 5)  # frames 0, 5, 10, 15, 20
     assert len(q.per_frame) == 24  # PSNR still on every frame

@@ -1,19 +1,12 @@
 """`vidquant play`: composition, timing, keys and errors without a screen, then a real window.
 
 The unit tests drive :class:`Player` with a fake clock and a fake display that scripts key codes.
-The last tests run the real command in an OpenCV window on a virtual X server (Xvfb), take
-screenshots and compare the window's pixels with the decoded frames.
+The real command in a real window is tested in test_play_window.py.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import queue
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import vidquant.cli.play  # noqa: F401 - registers `play` on the app
-from media import make_clip
+from media import decoded_frames
 from vidquant.apps.play import (
     KEY_ACTIONS,
     Action,
@@ -40,8 +33,6 @@ from vidquant.apps.play import (
 )
 from vidquant.cli.common import EXIT_OK, EXIT_USAGE
 from vidquant.cli.main import app
-from vidquant.decoder import open_vq
-from vidquant.encoder import encode_file
 from vidquant.errors import InputError
 from vidquant.io.reader import VideoReader
 from vidquant.metrics import psnr
@@ -289,21 +280,6 @@ def test_pause_at_a_frame_then_quit() -> None:
 # ---------------------------------------------------------------- real sources
 
 
-@pytest.fixture(scope="module")
-def vq_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 320x180, 24-frame clip at 12 fps and its .vq (k=16, keyframes every 0.5 s)."""
-    folder = tmp_path_factory.mktemp("play")
-    clip = make_clip(folder / "clip.mp4", width=320, height=180, frames=24)
-    vq = folder / "clip.vq"
-    encode_file(clip, vq, EncodeSettings(k=16, keyint_s=0.5))
-    return clip, vq
-
-
-def decoded_frames(vq: Path) -> list[np.ndarray]:
-    with open_vq(vq) as decoder:
-        return [f.to_rgb() for f in decoder.iter_frames()]
-
-
 def test_vq_source_seeks_by_index(vq_clip: tuple[Path, Path]) -> None:
     _, vq = vq_clip
     frames = decoded_frames(vq)
@@ -418,143 +394,3 @@ def test_missing_source_is_an_input_error(tmp_path: Path) -> None:
 def test_help_says_sound_is_not_played() -> None:
     result = CliRunner().invoke(app, ["play", "--help"])
     assert result.exit_code == 0 and "Sound is not played" in result.stdout
-
-
-# ---------------------------------------------------------------- a real window under Xvfb
-
-
-def test_opencv_loads_before_pyav() -> None:
-    # PyAV's wheels bundle a libxcb; once it is loaded, a Qt highgui window freezes the process
-    # for good (PyAV-Org/PyAV#978, opencv/opencv#29195). The command line must load OpenCV
-    # first, whatever its other commands import. sys.modules keeps the import order.
-    code = "import sys, vidquant.cli.main, vidquant.apps.play; m = list(sys.modules); "
-    code += "print(m.index('cv2') < m.index('av') if 'av' in m else True)"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert out.stdout.strip() == "True", (
-        "vidquant play loads PyAV before OpenCV, so `vidquant play` windows would freeze: "
-        "import cv2 first (e.g. `import cv2` at the top of vidquant/io/__init__.py)" + out.stderr
-    )
-
-
-class PlayProcess:
-    """``vidquant play`` in a subprocess on ``display``, its stderr lines collected."""
-
-    def __init__(self, display: str, *args: str) -> None:
-        env = dict(os.environ, DISPLAY=display, PYTHONPATH=str(ROOT))
-        env.pop("WAYLAND_DISPLAY", None)
-        code = "from vidquant.cli.main import main; main()"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, "play", *args, "--debug"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.put(line)
-
-    def wait_for(self, needle: str, timeout_s: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                if self.proc.poll() is not None and self.lines.empty():
-                    break
-                continue
-            self.log.append(line)
-            if needle in line:
-                return line
-        said = "".join(self.log) or "nothing (a frozen window? see test_opencv_loads_before_pyav)"
-        raise AssertionError(f"no {needle!r} from the player within {timeout_s} s; it said: {said}")
-
-    def finish(self, timeout_s: float = 30.0) -> str:
-        try:
-            out, _ = self.proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
-            raise
-        return out
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
-
-
-def require_x_tools() -> None:
-    """The X tests fail (never skip) when their tools are missing, naming the packages."""
-    from xvfb import missing_tools
-
-    if problem := missing_tools():
-        pytest.fail(problem)
-
-
-def test_real_window_shows_the_decoded_frames(vq_clip: tuple[Path, Path]) -> None:
-    require_x_tools()
-    from xvfb import Keyboard, wait_for_image, xvfb
-
-    _, vq = vq_clip
-    frames = decoded_frames(vq)
-    with xvfb() as x_display:
-        player = PlayProcess(x_display, str(vq), "--pause-at", "3")
-        keyboard = Keyboard(x_display)
-        try:
-            player.wait_for("paused at frame 3")
-            match = wait_for_image(x_display, frames[3])
-            assert match.max_diff == 0, f"frame 3 on screen differs by up to {match.max_diff}"
-            keyboard.point_at(match.x + 5, match.y + 5)  # no window manager: focus follows pointer
-
-            keyboard.press("Right")
-            player.wait_for("seek to the keyframe at 0.500 s")
-            match = wait_for_image(x_display, frames[6])
-            assert match.max_diff == 0, f"after right: frame 6 differs by up to {match.max_diff}"
-
-            keyboard.press("Left")
-            player.wait_for("seek to the keyframe at 0.000 s")
-            match = wait_for_image(x_display, frames[0])
-            assert match.max_diff == 0, f"after left: frame 0 differs by up to {match.max_diff}"
-
-            started = time.monotonic()
-            keyboard.press("space")  # resume: frames 1..23 at 12 fps, then the command ends
-            out = player.finish()
-            elapsed = time.monotonic() - started
-            assert player.proc.returncode == 0, "".join(player.log)
-            assert "played" in out
-            assert 1.5 < elapsed < 10, f"23 frames at 12 fps took {elapsed:.2f} s"
-        finally:
-            keyboard.close()
-            player.kill()
-
-
-def test_real_window_side_by_side(vq_clip: tuple[Path, Path]) -> None:
-    require_x_tools()
-    from xvfb import Keyboard, wait_for_image, xvfb
-
-    clip, vq = vq_clip
-    frames = decoded_frames(vq)
-    with VideoReader(clip) as reader:
-        originals = [f.rgb for f in reader]
-    with xvfb() as x_display:
-        player = PlayProcess(x_display, str(vq), "--side-by-side", str(clip), "--pause-at", "5")
-        keyboard = Keyboard(x_display)
-        try:
-            player.wait_for("paused at frame 5")
-            right = wait_for_image(x_display, frames[5])
-            left = wait_for_image(x_display, originals[5])
-            assert right.max_diff == 0 and left.max_diff == 0, (left, right)
-            assert (right.x - left.x, right.y) == (320 + 4, left.y), "side by side, original left"
-            keyboard.point_at(left.x + 5, left.y + 5)
-            keyboard.press("q")
-            assert "played 6 frames" in player.finish()
-            assert player.proc.returncode == 0
-        finally:
-            keyboard.close()
-            player.kill()
