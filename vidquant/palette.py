@@ -132,7 +132,7 @@ class PaletteManager:
             start from k-means++ on the new frame.
         """
         sample = self._sample(rgb, self.sample_pixels)
-        colours = np.unique(sample.astype(np.uint8), axis=0)
+        colours = distinct_colours(sample.astype(np.uint8))
         if len(colours) <= self.k:
             # Fewer distinct colours than k (black frames, flat graphics): k-means has nothing to
             # find. Use the colours themselves; the spare entries repeat the last one and stay
@@ -164,7 +164,7 @@ class PaletteManager:
         """
         sample = self._still_sample(rgb, self.sample_pixels // 4)
         before = self.palette.copy()
-        colours = np.unique(sample.astype(np.uint8), axis=0)
+        colours = distinct_colours(sample.astype(np.uint8))
         if len(colours) <= self.k:
             # Flat content (screens, pixel art, black): every sampled colour fits in the
             # palette exactly. Keep the entries that hold one, put the others in entries that
@@ -317,7 +317,7 @@ def fit_palette(rgb: np.ndarray, k: int, method: str = "minibatch", *, seed: int
 def _fit(flat: np.ndarray, k: int, method: str, seed: int, rng: np.random.Generator) -> np.ndarray:
     if method == "minibatch":
         manager = PaletteManager(k, seed=seed, sample_pixels=_FIT_SAMPLE)
-        return np.unique(manager.keyframe(flat.reshape(1, -1, 3)), axis=0)
+        return distinct_colours(manager.keyframe(flat.reshape(1, -1, 3)))
     if method == "random":
         return _random_pixels(flat, k, rng)
     if method == "mediancut":
@@ -333,7 +333,7 @@ def _fit(flat: np.ndarray, k: int, method: str, seed: int, rng: np.random.Genera
         else:
             labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(sample)
             centres = np.stack([sample[labels == c].mean(axis=0) for c in range(k)])
-    return np.unique(_to_uint8(centres), axis=0)
+    return distinct_colours(_to_uint8(centres))
 
 
 def _random_pixels(flat: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -345,7 +345,7 @@ def _random_pixels(flat: np.ndarray, k: int, rng: np.random.Generator) -> np.nda
         chosen = drawn[np.sort(first)][:k]  # in the order drawn
         if len(chosen) == k:
             break
-    return np.unique(chosen, axis=0)  # rare colours never drawn: _top_up completes it
+    return distinct_colours(chosen)  # rare colours never drawn: _top_up completes it
 
 
 def _top_up(palette: np.ndarray, colours: np.ndarray, k: int) -> np.ndarray:
@@ -368,7 +368,7 @@ def _top_up(palette: np.ndarray, colours: np.ndarray, k: int) -> np.ndarray:
             break
         added.append(far)
         np.minimum(nearest, ((x - x[far]) ** 2).sum(axis=1), out=nearest)
-    return np.unique(np.concatenate([palette, colours[added]]), axis=0)
+    return distinct_colours(np.concatenate([palette, colours[added]]))
 
 
 def _median_cut(pixels: np.ndarray, k: int) -> np.ndarray:
@@ -398,7 +398,7 @@ def _median_cut(pixels: np.ndarray, k: int) -> np.ndarray:
         boxes += [(box[low], weight[low]), (box[high], weight[high])]
         ranges += [_box_range(box[low]), _box_range(box[high])]
     means = np.stack([np.average(c, axis=0, weights=w) for c, w in boxes])
-    return np.unique(_to_uint8(means), axis=0)
+    return distinct_colours(_to_uint8(means))
 
 
 def _box_range(colours: np.ndarray) -> int:

@@ -29,6 +29,7 @@ from vidquant.apps.pictures import (
 )
 from vidquant.codec.meta import encode_start_s, source_name, still_time_s
 from vidquant.codec.records import FrameRecord, Header
+from vidquant.colours import count_colours
 from vidquant.decoder import VqDecoder, open_vq
 from vidquant.errors import FormatError, InputError, OutputError, SettingsError
 from vidquant.fileutil import atomic_path, check_output
@@ -195,7 +196,7 @@ def inspect_file(
         timeline = read_palette_timeline(decoder, measure_frame=frame.index)
     decoded = frame.to_rgb()
     used = np.unique(frame.labels)
-    colours = len(np.unique(frame.palette[used], axis=0))
+    colours = count_colours(frame.palette[used])
     folder = Path(out) if out is not None else src.parent / f"{src.stem}.inspect"
     names = [f"frame_{frame.index:06d}_{kind}.png" for kind in PICTURES]
     created = _prepare_folder(folder)

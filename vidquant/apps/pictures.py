@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from mpl_toolkits.mplot3d import Axes3D
 
-from vidquant.colours import count_colours
+from vidquant.colours import colour_histogram, count_colours
 from vidquant.fileutil import atomic_path
 
 DPI = 110
@@ -184,7 +184,7 @@ def _scatter_panel(ax: Axes3D, sample: np.ndarray, name: str, *, distinct: int) 
     ax.set_facecolor(BACKGROUND)
     for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
         axis.set_pane_color(PANE)
-    colours, counts = np.unique(sample, axis=0, return_counts=True)
+    colours, counts, _ = colour_histogram(sample)
     if len(colours) <= _AGGREGATE_COLOURS:
         # A few colours hold thousands of pixels each: drawn once, sized by their share
         # (stacked points would all look alike)

@@ -25,7 +25,7 @@ from vidquant.codec.container import ContainerWriter
 from vidquant.codec.format import MAX_HEIGHT, MAX_WIDTH
 from vidquant.codec.meta import make_meta
 from vidquant.codec.records import Header
-from vidquant.colours import colour_histogram, nearest_entries
+from vidquant.colours import colour_histogram, distinct_colours, nearest_entries
 from vidquant.encoder import FrameCoder, QuantizedFrame
 from vidquant.errors import SettingsError
 from vidquant.fileutil import atomic_path, check_output
@@ -180,7 +180,7 @@ def _lloyd(
         if np.array_equal(moved, palette):
             break
         palette = moved
-    return np.unique(palette, axis=0)  # two entries may have met
+    return distinct_colours(palette)  # two entries may have met
 
 
 def compare_methods(

@@ -25,7 +25,6 @@ from vidquant.apps.compare.results import (
 )
 from vidquant.apps.compare.source import SourceWindow
 from vidquant.apps.info import describe
-from vidquant.codec import format as fmt
 from vidquant.decoder import open_vq
 from vidquant.errors import SettingsError
 from vidquant.io.probe import probe_stream_bytes
@@ -214,7 +213,6 @@ def _frame_bits(vq: Path) -> tuple[FrameBits, ...]:
     with open_vq(vq) as decoder:
         tb = decoder.header.time_base
         for i, rec in enumerate(decoder.iter_records()):
-            entry = fmt.PALETTE_ENTRY.size if rec.keyframe else fmt.PALETTE_DELTA.size
-            nbytes = len(rec.labels) + len(rec.palette_index) * entry
+            nbytes = len(rec.labels) + rec.palette_bytes
             out.append(FrameBits(i, float(rec.pts * tb), nbytes * 8, rec.keyframe))
     return tuple(out)
