@@ -1,5 +1,6 @@
 """Regressions found by the fuzzers: each the smallest bytes or construction that failed (see
-"Reproducing a failure" in tests/fuzz/README.md)."""
+"Reproducing a failure" in tests/fuzz/README.md). Deterministic and quick, so not marked
+``fuzz``: the quick loop runs them too."""
 
 from __future__ import annotations
 
@@ -18,14 +19,12 @@ from vidquant.codec.records import pack_record
 from vidquant.decoder import VqDecoder
 from vidquant.errors import FormatError
 
-pytestmark = pytest.mark.fuzz
-
 
 def test_regression_head_meta_integer_with_too_many_digits():
     """HEAD metadata holding an integer of more than 4300 digits (a valid JSON object of 4.3 KB,
     well under MAX_META) makes ``json.loads`` raise a plain ValueError ("Exceeds the limit (4300
     digits) for integer string conversion", Python >= 3.11 / 3.10.7), which
-    ``container.unpack_header`` does not catch: it escapes ``VqDecoder()``/``open_vq`` instead of
+    ``records.unpack_header`` does not catch: it escapes ``VqDecoder()``/``open_vq`` instead of
     a FormatError."""
     fixed = fmt.HEADER.pack(2, 2, 1, 1, 1, 1, 2, fmt.LABEL_CODER_ZSTD, fmt.PALETTE_CODER_RAW)
     data = fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR) + pack_record(

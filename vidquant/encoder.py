@@ -9,7 +9,6 @@ one container record. The reconstruction it returns is exactly what the decoder 
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -30,8 +29,6 @@ from vidquant.palette import PaletteManager
 from vidquant.quantize import Quantizer
 from vidquant.settings import EncodeSettings
 from vidquant.threads import iter_ahead
-
-log = logging.getLogger(__name__)
 
 _THUMB = (64, 36)  # scene-cut detection compares frames at this size
 

@@ -15,6 +15,10 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(diff * diff))
 
 
+# Reports give identical frames this PSNR instead of infinity (JSON has no inf).
+PSNR_CAP_DB = 100.0
+
+
 def psnr(a: np.ndarray, b: np.ndarray, *, peak: float = 255.0) -> float:
     """Peak signal-to-noise ratio in dB of ``b`` against ``a``; ``inf`` when they are equal."""
     err = mse(a, b)

@@ -13,7 +13,6 @@ the worst-served colour of the frame, but only when that colour is far from ever
 from __future__ import annotations
 
 import contextlib
-import logging
 import warnings
 from dataclasses import dataclass
 
@@ -24,8 +23,6 @@ from threadpoolctl import ThreadpoolController
 
 from vidquant.codec.format import K_MAX, K_MIN
 from vidquant.colours import distinct_colours, pack_rgb, squared_distances, unpack_rgb
-
-log = logging.getLogger(__name__)
 
 # A dead entry is reused for the worst-served colour when that colour is at least this far (8-bit
 # RGB, Euclidean) from every entry, and at least twice the frame's root-mean-square error.

@@ -37,7 +37,7 @@ def _axis() -> np.ndarray:
 _AXIS = _axis()
 
 
-def _squared_distances(colour: np.ndarray) -> np.ndarray:
+def _cell_distances(colour: np.ndarray) -> np.ndarray:
     """Squared distance from every cell centre to ``colour`` (3,), flat float32 (_CELLS,).
 
     The grid is separable, so this is three 64-entry vectors broadcast together: exact, and
@@ -133,7 +133,7 @@ class Quantizer:
         # Every cell learns its distance to each moved entry, and takes it if it came nearer
         # (ties go to the lower index, as entries are visited in index order).
         for j in changed:
-            d = _squared_distances(palette[j].astype(np.float32))
+            d = _cell_distances(palette[j].astype(np.float32))
             self._dist[j] = _to_units(d)
             closer = (d < self._best) | ((d == self._best) & (self._lut > j))
             self._lut[closer] = j

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-PSNR_CAP_DB = 100.0  # an exact frame scores this instead of infinity (JSON has no inf)
+from vidquant.metrics import PSNR_CAP_DB
 
 
 class Quality:

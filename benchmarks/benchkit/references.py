@@ -23,9 +23,11 @@ def gif_filter(k: int, *, before: str = "") -> str:
     """The filter graph: ``before`` (filters ending in a comma), then one global palette of
     ``k`` colours from all frames (all ``k`` for colours: ``reserve_transparent=0``) applied
     without dithering."""
+    from vidquant.io.reference import PALETTEGEN_OPTIONS, PALETTEUSE_OPTIONS
+
     return (
-        f"{before}split[a][b];[a]palettegen=max_colors={k}:stats_mode=full:reserve_transparent=0"
-        "[p];[b][p]paletteuse=dither=none"
+        f"{before}split[a][b];[a]palettegen=max_colors={k}:{PALETTEGEN_OPTIONS}"
+        f"[p];[b][p]paletteuse={PALETTEUSE_OPTIONS}"
     )
 
 

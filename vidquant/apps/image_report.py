@@ -6,12 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from vidquant.apps.pictures import (
-    save_colour_scatter,
-    save_method_grid,
-    save_palette_strip,
-    save_side_by_side,
-)
 from vidquant.apps.still import METHODS, ImageReport, compare_methods, quantize_file
 from vidquant.errors import OutputError, SettingsError
 from vidquant.fileutil import check_output
@@ -95,6 +89,8 @@ def _picture_paths(src: Path, k: int, folder: Path, *, force: bool) -> dict[str,
 
 
 def _draw(report: ImageReport, paths: dict[str, Path]) -> None:
+    # matplotlib only when a picture is asked for (it costs 0.4 s to import)
+    from vidquant.apps.pictures import save_colour_scatter, save_palette_strip, save_side_by_side
 
     r = report.result
     src = report.source.path
@@ -131,6 +127,8 @@ def compare_and_report(
     """``vidquant image SRC --compare-methods``: every palette method on one picture, as a
     table ``say`` prints and a grid picture."""
     from rich.table import Table
+
+    from vidquant.apps.pictures import save_method_grid
 
     dst = grid if grid is not None else src.with_name(f"{src.stem}.methods-k{k}.png")
     if dst.suffix.lower() != ".png":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidquant.codec.meta import source_facts
+from vidquant.codec.meta import encoder_name, source_facts
 from vidquant.codec.records import AudioHeader, AudioPacket, Header
 from vidquant.decoder import open_vq
 from vidquant.metrics import bitrate_kbps
@@ -99,7 +99,7 @@ def info_lines(vq: VqInfo, path: str | Path) -> list[str]:
     rows = [
         ("file", str(path)),
         ("format version", f"{vq.version[0]}.{vq.version[1]}"),
-        ("encoder", str(h.meta.get("encoder", "?"))[:80]),
+        ("encoder", encoder_name(h.meta)),
         ("size", f"{h.width}x{h.height}"),
         ("frame rate", f"{float(h.fps):.3f} fps ({h.fps.numerator}/{h.fps.denominator})"),
         ("time base", f"{h.time_base.numerator}/{h.time_base.denominator} s"),

@@ -6,9 +6,6 @@ from (when the source video is at hand) and writes four PNG pictures (see
 space, the frame's palette, and the palette's entries over the whole file with the keyframes
 marked. :func:`read_palette_timeline` gathers that last one from the records' palette deltas
 alone, without decoding a label map.
-
-Named ``inspection`` rather than ``inspect`` so that it never shadows the standard library's
-module of that name.
 """
 
 from __future__ import annotations
@@ -308,7 +305,7 @@ def read_palette_timeline(
     coded = 0
     frame_bytes = None
     for index, rec in enumerate(r for r in decoder.iter_records() if isinstance(r, FrameRecord)):
-        size = len(rec.labels) + rec.palette_bytes
+        size = rec.coded_bytes
         coded += size
         if index == measure_frame:
             frame_bytes = size

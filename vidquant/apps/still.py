@@ -1,10 +1,10 @@
-"""Still pictures through the video path's palette manager and quantiser.
+"""Still pictures through the video path's palette manager, with exact nearest colours.
 
 ``vidquant image`` and ``vidquant explore`` quantise one picture at a time: a palette from
 :func:`vidquant.palette.fit_palette` (the method the user picked; ``minibatch`` is the video
 keyframe fit itself), finished for the k-means methods by Lloyd passes over all the picture's
-colours, labels from the quantiser module's exact nearest-colour search
-(:func:`vidquant.colours.nearest_entries`), and an indexed PNG or a one-frame ``.vq`` out.
+colours, labels from the exact nearest-colour search (:func:`vidquant.colours.nearest_entries`),
+and an indexed PNG or a one-frame ``.vq`` out.
 
 A video frame is labelled through the quantiser's lookup table instead, which is built once for
 many frames and serves temporal stickiness; its nearest-to-the-cell-centre answer costs a

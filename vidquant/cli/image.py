@@ -67,7 +67,7 @@ def image(
     debug: Debug = False,
 ) -> None:
     """Quantise a photo to an indexed PNG of at most k colours, with the video path's palette
-    manager and quantiser module, and report colours, sizes and PSNR."""
+    manager, and report colours, sizes and PSNR."""
     from vidquant.apps.image_report import compare_and_report, quantize_and_report
     from vidquant.apps.still import check_method
     from vidquant.settings import check_k

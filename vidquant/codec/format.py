@@ -104,7 +104,9 @@ AUDIO_PACKET = struct.Struct(
     "q"  # duration in audio time-base units, >= 0
 )
 MAX_AUDIO_PACKET = 1 << 20  # bytes; larger apkt payloads are corruption
-AUDIO_NAMES_MAX = 32 + 64  # bytes of codec and layout names an ahdr may hold
+MAX_AUDIO_CODEC_NAME = 32  # bytes of an ahdr's codec name (at least 1)
+MAX_AUDIO_LAYOUT_NAME = 64  # bytes of an ahdr's channel layout name (may be empty)
+AUDIO_NAMES_MAX = MAX_AUDIO_CODEC_NAME + MAX_AUDIO_LAYOUT_NAME
 
 INDEX_COUNT = struct.Struct("<I")  # number of index entries
 INDEX_ENTRY = struct.Struct(

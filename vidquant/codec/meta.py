@@ -2,7 +2,7 @@
 
 The metadata is descriptive: a file may come from another writer, or be edited, so a reader
 trusts no type in it. Every reader here returns a checked value or its default, never raises.
-FORMAT.md §3 lists the keys.
+FORMAT.md §4.2 lists the keys.
 """
 
 from __future__ import annotations
@@ -79,6 +79,12 @@ def source_name(meta: object) -> str | None:
     if not isinstance(name, str) or not name or Path(name).name != name:
         return None
     return name
+
+
+def encoder_name(meta: object) -> str:
+    """Who wrote the file (``"vidquant 0.1.0"``), at most 80 characters; ``"?"`` if unsaid."""
+    name = meta.get("encoder", "?") if isinstance(meta, dict) else "?"
+    return str(name)[:80]
 
 
 def source_facts(meta: object) -> dict[str, Any]:

@@ -87,6 +87,11 @@ class FrameRecord:
         entry = fmt.PALETTE_ENTRY.size if self.keyframe else fmt.PALETTE_DELTA.size
         return len(self.palette_index) * entry
 
+    @property
+    def coded_bytes(self) -> int:
+        """Bytes of the frame's content: its coded labels and palette entries (no framing)."""
+        return len(self.labels) + self.palette_bytes
+
     def palette_after(self, previous: np.ndarray | None) -> np.ndarray:
         """The palette in force from this frame on, given the one before it ((k, 3) uint8).
 
@@ -362,8 +367,8 @@ def unpack_audio_header(payload: memoryview, offset: int) -> AudioHeader:
         ("time base numerator", tb_n, 1, 2**32 - 1),
         ("time base denominator", tb_d, 1, 2**32 - 1),
         ("channels", channels, 1, 64),
-        ("codec name length", n_codec, 1, 32),
-        ("layout name length", n_layout, 0, 64),
+        ("codec name length", n_codec, 1, fmt.MAX_AUDIO_CODEC_NAME),
+        ("layout name length", n_layout, 0, fmt.MAX_AUDIO_LAYOUT_NAME),
     )
     for name, value, lo, hi in checks:
         if not lo <= value <= hi:

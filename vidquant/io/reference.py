@@ -20,6 +20,10 @@ from vidquant.errors import OutputError
 from vidquant.frames import Frame
 
 _GIF_TIME_BASE = Fraction(1, 100)  # GIF delays are in centiseconds
+# FFmpeg's GIF pipeline as a user would run it: one palette of all k colours from every frame
+# (none kept for transparency), applied without dithering. The benchmarks run the same options.
+PALETTEGEN_OPTIONS = "stats_mode=full:reserve_transparent=0"
+PALETTEUSE_OPTIONS = "dither=none"
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,7 @@ def write_gif(
         time_base=_GIF_TIME_BASE,
         name="palette",
     )
-    use = graph.add("paletteuse", "dither=none")
+    use = graph.add("paletteuse", PALETTEUSE_OPTIONS)
     sink = graph.add("buffersink")
     video_in.link_to(use, 0, 0)
     palette_in.link_to(use, 0, 1)
@@ -219,7 +223,7 @@ def _gif_palette(
 ) -> av.VideoFrame:
     graph = av.filter.Graph()
     source = graph.add_buffer(width=width, height=height, format="rgb24", time_base=_GIF_TIME_BASE)
-    gen = graph.add("palettegen", f"max_colors={k}:stats_mode=full:reserve_transparent=0")
+    gen = graph.add("palettegen", f"max_colors={k}:{PALETTEGEN_OPTIONS}")
     sink = graph.add("buffersink")
     source.link_to(gen)
     gen.link_to(sink)

@@ -30,11 +30,7 @@ The rooms, in the data's order:
 
 from __future__ import annotations
 
-# The constants are re-exported to be read; they take effect in their own modules, so a change
-# (a test's monkeypatch) goes there: vidquant.apps.compare.quality.SSIM_MAX_FRAMES.
 from vidquant.apps.compare.pairing import TimePairing
-from vidquant.apps.compare.quality import PSNR_CAP_DB, SSIM_MAX_FRAMES
-from vidquant.apps.compare.references import REFERENCE_MAX_FRAMES, REFERENCES
 from vidquant.apps.compare.results import (
     Comparison,
     FrameBits,
@@ -49,10 +45,6 @@ from vidquant.apps.compare.results import (
 from vidquant.apps.compare.run import compare_files, stills_at
 
 __all__ = [
-    "PSNR_CAP_DB",
-    "REFERENCES",
-    "REFERENCE_MAX_FRAMES",
-    "SSIM_MAX_FRAMES",
     "Comparison",
     "FrameBits",
     "FrameScore",

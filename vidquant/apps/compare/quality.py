@@ -17,8 +17,8 @@ from vidquant import metrics
 from vidquant.apps.compare.pairing import FramePair
 from vidquant.apps.compare.results import FrameScore, Quality
 from vidquant.colours import count_colours
+from vidquant.metrics import PSNR_CAP_DB
 
-PSNR_CAP_DB = 100.0  # identical frames score this instead of infinity (JSON has no inf)
 SSIM_MAX_FRAMES = 300  # SSIM and unique colours on every frame up to this many, then a stride
 
 

@@ -213,6 +213,6 @@ def _frame_bits(vq: Path) -> tuple[FrameBits, ...]:
     with open_vq(vq) as decoder:
         tb = decoder.header.time_base
         for i, rec in enumerate(decoder.iter_records()):
-            nbytes = len(rec.labels) + rec.palette_bytes
+            nbytes = rec.coded_bytes
             out.append(FrameBits(i, float(rec.pts * tb), nbytes * 8, rec.keyframe))
     return tuple(out)

@@ -103,7 +103,7 @@ class Result:
     Attributes
     ----------
     source
-        The source's index in :attr:`Explorer.files` (0-based).
+        The source's index in :attr:`vidquant.apps.explore.explorer.Explorer.files` (0-based).
     index, time_s
         The frame (0-based) and its start, seconds (0 for a still).
     k, method

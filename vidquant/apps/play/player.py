@@ -66,7 +66,8 @@ class Player:
 
     Each frame is shown when the clock reaches its presentation time, counted from the moment
     playback (re)started, so timing never drifts; a frame whose display time has fully passed
-    is dropped. Keys: see :data:`KEY_ACTIONS`. A seek restarts decoding at the keyframe.
+    is dropped. Keys: see :data:`vidquant.apps.play.keys.KEY_ACTIONS`. A seek restarts decoding
+    at the keyframe.
 
     Parameters
     ----------
