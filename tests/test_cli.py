@@ -172,6 +172,15 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     assert one_line_error(plain)
 
 
+def test_help_lists_the_everyday_commands_first() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    names = ["encode", "decode", "info", "compare", "explore", "image", "inspect", "play"]
+    rows = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("│ ")]
+    listed = [name for name in rows if name in names]
+    assert listed == names, listed
+
+
 def test_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0 and "vidquant" in result.stdout
