@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -15,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from media import make_clip, synthetic_frame  # noqa: E402
 from vidquant import encode_file  # noqa: E402
 from vidquant.settings import EncodeSettings  # noqa: E402
+from vqfiles import GOLDEN_VQ, read_expected  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_media" / "sample.mp4"
@@ -100,3 +102,15 @@ def vq_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     vq = folder / "clip.vq"
     encode_file(clip, vq, EncodeSettings(k=16, keyint_s=0.5))
     return clip, vq
+
+
+@pytest.fixture(scope="module")
+def golden() -> bytes:
+    """The committed golden file, tests/golden/tiny.vq."""
+    return GOLDEN_VQ.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, np.ndarray]:
+    """What a decoder must show for the golden file (tests/golden/tiny_frames.npz)."""
+    return read_expected()

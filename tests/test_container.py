@@ -27,21 +27,9 @@ from vqfiles import (
     frame_records,
     golden_head,
     insert_before_index,
-    read_expected,
     rewrite_tail,
     walk,
 )
-
-
-@pytest.fixture(scope="module")
-def golden() -> bytes:
-    return GOLDEN_VQ.read_bytes()
-
-
-@pytest.fixture(scope="module")
-def expected() -> dict[str, np.ndarray]:
-    return read_expected()
-
 
 # --------------------------------------------------------------------------------------------
 # golden file

@@ -27,7 +27,6 @@ from vqfiles import (
     decode_path,
     frame_records,
     golden_head,
-    read_expected,
     record_bytes,
     set_length,
     walk,
@@ -37,16 +36,6 @@ from vqfiles import (
 # Bytes of the preamble that no check covers on purpose: the minor version (a newer minor version
 # is read after a warning). Every other byte of the file is under a CRC or the magic/major check.
 MINOR_VERSION_BYTES = {10, 11}
-
-
-@pytest.fixture(scope="module")
-def golden() -> bytes:
-    return GOLDEN_VQ.read_bytes()
-
-
-@pytest.fixture(scope="module")
-def expected() -> dict[str, np.ndarray]:
-    return read_expected()
 
 
 # --------------------------------------------------------------------------------------------
