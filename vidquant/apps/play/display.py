@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -14,6 +15,8 @@ import cv2
 import numpy as np
 
 from vidquant.errors import VidquantError
+
+_REPAINT_S = 1.0  # how often the picture on screen is drawn again (see CvDisplay._repaint)
 
 
 class DisplayError(VidquantError):
@@ -97,6 +100,8 @@ class CvDisplay:
         self.name = name
         self._size: tuple[int, int] | None = None
         self._title: str | None = None
+        self._image: np.ndarray | None = None  # on screen, BGR
+        self._painted_at = 0.0
         try:
             # NORMAL: the user may resize (KEEPRATIO keeps the picture's shape); GUI_NORMAL: no
             # toolbar or status bar over the picture on the Qt backend.
@@ -119,7 +124,9 @@ class CvDisplay:
             if size != self._size:
                 cv2.resizeWindow(self.name, *size)
                 self._size = size
-            cv2.imshow(self.name, np.ascontiguousarray(rgb[:, :, ::-1]))  # highgui wants BGR
+            self._image = np.ascontiguousarray(rgb[:, :, ::-1])  # highgui wants BGR
+            cv2.imshow(self.name, self._image)
+            self._painted_at = time.monotonic()
             if title != self._title:
                 cv2.setWindowTitle(self.name, title)
                 self._title = title
@@ -129,7 +136,21 @@ class CvDisplay:
     def wait_key(self, timeout_s: float) -> int | None:
         """Run the GUI up to ``timeout_s`` (at least 1 ms: 0 would wait forever)."""
         code = cv2.waitKeyEx(max(1, int(timeout_s * 1000)))
+        if self._image is not None and time.monotonic() - self._painted_at > _REPAINT_S:
+            self._repaint()
         return None if code == -1 else code
+
+    def _repaint(self) -> None:
+        # Qt can lose the first paint of a window mapped while the machine is overloaded, and a
+        # paused player would then show a black window for good: the picture on screen is
+        # drawn again now and then, at its size.
+        try:
+            if self._size is not None:
+                cv2.resizeWindow(self.name, *self._size)
+            cv2.imshow(self.name, self._image)
+        except cv2.error:
+            pass  # the window is going; closed tells
+        self._painted_at = time.monotonic()
 
     def close(self) -> None:
         """Close the window."""

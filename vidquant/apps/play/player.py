@@ -166,7 +166,10 @@ class Player:
         code = self.display.wait_key(timeout_s)
         if self.display.closed:
             raise _Quit
-        return action_for_key(code)
+        action = action_for_key(code)
+        if action is None and code is not None:
+            log.debug("key %d: no action", code)
+        return action
 
     def _handle(self, action: Action | None) -> None:
         if action is None:
