@@ -64,6 +64,20 @@ HEADER = struct.Struct(
 MAX_META = 64 * 1024
 
 LABEL_CODER_ZSTD = 1  # label maps (intra or temporal residual) compressed with Zstandard
+# Label coder 2 (codec/blocklabels.py: blocks, copies, context-modelled pixels, a range coder) is
+# in development (issue 13): files do not carry it yet, and readers refuse it. It will come with
+# format 2.0, where its modes are INTRA (no reference, fresh contexts), REPEAT and BLOCKS.
+LABEL_CODER_BLOCKS = 2
+LABELS_BLOCKS = 4  # label coder 2 only: blocks that may refer to the previous frame
+BLOCK_LABEL_MODES = (0, 2, LABELS_BLOCKS)  # INTRA, REPEAT, BLOCKS
+
+
+def max_block_labels(width: int, height: int) -> int:
+    """Largest label payload of label coder 2: its writer keeps a frame within 16 bits per pixel
+    (its worst maps, noise at k = 256, take about 8.3)."""
+    return 2 * width * height + 4096
+
+
 PALETTE_CODER_RAW = 0  # palette entries as raw 8-bit R, G, B
 
 FRAME = struct.Struct(

@@ -1,0 +1,126 @@
+"""Label coder 2 (FORMAT.md §6-7): the encoder and decoder objects over the compiled kernels.
+
+Both keep the state a frame passes to the next: the contexts and the carried vectors, which
+start afresh with every INTRA map (a keyframe), and, in the encoder, the previous map's window
+hashes for the copy search. A REPEAT frame leaves the state as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidquant.codec import blockcoder as bc
+from vidquant.codec import blockencoder as be
+from vidquant.codec import format as fmt
+from vidquant.codec import rangecoder as rc
+from vidquant.codec.labels import CodedLabels, LabelDecoder
+from vidquant.errors import FormatError
+
+_ERRORS = {
+    bc.ERR_LITERAL: "a literal label is not below k",
+    bc.ERR_IBC_VECTOR: "an intra copy reads outside the decoded part of the frame",
+    bc.ERR_LENGTH: "the payload's length is not what its code needs",
+}
+
+
+class BlockLabelEncoder:
+    """Encode the label maps of one stream (one size and k), in order, losslessly."""
+
+    def __init__(self, width: int, height: int, k: int) -> None:
+        self.width, self.height, self.k = width, height, k
+        self._costs = rc.cost_table()
+        self._out = np.empty(fmt.max_block_labels(width, height), np.uint8)
+        self._probs = rc.new_contexts(bc.CONTEXTS)
+        self._vec = bc.new_vectors()
+        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def encode(self, labels: np.ndarray, previous: np.ndarray | None) -> CodedLabels:
+        """Code ``labels`` (uint8, (height, width), each < k); ``previous`` is None on a
+        keyframe, else the labels of the frame before (the map last given to this encoder).
+
+        Returns
+        -------
+        CodedLabels
+            ``LABELS_INTRA`` (a keyframe), ``LABELS_REPEAT`` or ``LABELS_BLOCKS``, and the
+            payload.
+        """
+        labels = np.ascontiguousarray(labels, dtype=np.uint8)
+        if previous is not None and self._prev is not None and np.array_equal(labels, previous):
+            return CodedLabels(fmt.LABELS_REPEAT, b"")
+        hashes = be.window_hashes(labels)
+        head = np.full(1 << be.HASH_BITS, -1, np.int32)
+        chain = np.empty(max(hashes.size, 1), np.int32)
+        if previous is None or self._prev is None:
+            self._probs = rc.new_contexts(bc.CONTEXTS)
+            self._vec = bc.new_vectors()
+            mode, has_ref = fmt.LABELS_INTRA, False
+            ref, ref_hashes, ref_head, ref_chain = labels, hashes[:0], head, chain
+        else:
+            mode, has_ref = fmt.LABELS_BLOCKS, True
+            ref, ref_hashes, ref_head, ref_chain = self._prev
+            ref = np.ascontiguousarray(previous, dtype=np.uint8)
+        n = be.encode_frame(
+            labels, ref, has_ref, self.k, self._probs, self._vec, self._costs,
+            hashes, head, chain, ref_hashes, ref_head, ref_chain, self._out,
+        )  # fmt: skip
+        if n < 0:  # not reachable by label maps: the worst take about half the room
+            raise RuntimeError(f"a {self.width}x{self.height} label map overflowed its payload")
+        self._prev = (labels, hashes, head, chain)
+        return CodedLabels(mode, self._out[:n].tobytes())
+
+
+class BlockLabelDecoder:
+    """Decode the label maps of one stream in order, never allocating more than a few maps."""
+
+    def __init__(self, width: int, height: int, k: int) -> None:
+        self.width, self.height, self.k = width, height, k
+        self._probs = rc.new_contexts(bc.CONTEXTS)
+        self._vec = bc.new_vectors()
+        self._fresh = False  # whether the state follows an INTRA map
+
+    def decode(
+        self, mode: int, payload: bytes, previous: np.ndarray | None, *, offset: int | None = None
+    ) -> np.ndarray:
+        """Return the labels (uint8, (height, width)) of one frame.
+
+        ``previous`` is the map this decoder returned last (None after a failure or at the
+        start); the state it carries is valid only then.
+
+        Raises
+        ------
+        FormatError
+            The mode is unknown, a predicted map has no previous frame, or the payload is not a
+            valid code for one map (``offset`` is reported with the error).
+        """
+        if mode not in fmt.BLOCK_LABEL_MODES:
+            raise FormatError(f"unknown label mode {mode}", offset=offset)
+        if mode == fmt.LABELS_REPEAT:
+            if previous is None:
+                raise FormatError("REPEAT labels without a previous frame", offset=offset)
+            if payload:
+                raise FormatError(f"REPEAT labels carry {len(payload)} bytes", offset=offset)
+            return previous
+        has_ref = mode == fmt.LABELS_BLOCKS
+        if has_ref and (previous is None or not self._fresh):
+            raise FormatError("predicted labels without a previous frame", offset=offset)
+        if not has_ref:
+            self._probs = rc.new_contexts(bc.CONTEXTS)
+            self._vec = bc.new_vectors()
+        self._fresh = False  # until this map decodes
+        data = np.frombuffer(payload, np.uint8)
+        cur = np.empty((self.height, self.width), np.uint8)
+        ref = cur if previous is None else np.ascontiguousarray(previous, dtype=np.uint8)
+        result = bc.decode_frame(data, ref, has_ref, self.k, self._probs, self._vec, cur)
+        if result != 0:
+            raise FormatError(f"label payload is corrupt: {_ERRORS[result]}", offset=offset)
+        self._fresh = True
+        return cur
+
+
+def label_decoder(
+    width: int, height: int, k: int, label_coder: int
+) -> BlockLabelDecoder | LabelDecoder:
+    """The decoder of a stream's label coder (``format.LABEL_CODER_*``, from its header)."""
+    if label_coder == fmt.LABEL_CODER_ZSTD:
+        return LabelDecoder(width, height, k)
+    return BlockLabelDecoder(width, height, k)
