@@ -19,6 +19,12 @@ Clips are H.264 (libx264, CRF 12, preset medium), yuv420p converted and tagged a
 limited range, like the sample clip, with no audio. They are made on demand, once per
 (kind, size, length), and reused: delete a file (or pass ``--force``) to make it again.
 
+Three more kinds are real screen recordings, made by ``record_screens.py`` (Xvfb, FFmpeg's
+x11grab, lossless FFV1 in ``KIND_WxH_Ss.mkv``; see its docstring for the Debian packages):
+``terminal`` (xterm: ``man bash`` paged, then ``top``), ``browser`` (chromium scrolling a long
+documentation page with a fixed sidebar) and ``typing`` (code typed into vim). They are made
+only when asked for with ``--kind``; "all kinds" (no ``--kind``) stays the four above.
+
 Usage: python benchmarks/corpus/make_corpus.py [--kind KIND ...] [--size 640x360]
 [--seconds 8] [--force]
 """
@@ -33,6 +39,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import record_screens
 
 from scenes import Size
 from scenes.camera import camera_frames
@@ -68,11 +75,17 @@ KINDS = {
 }
 
 
+RECORDED = record_screens.CLIPS  # real programs on Xvfb: name -> about; only made when asked for
+ALL_KINDS = [*KINDS, *RECORDED]
+
+
 # --- writing -----------------------------------------------------------------------------------
 
 
 def clip_path(kind: str, size: Size = DEFAULT_SIZE, seconds: float = DEFAULT_SECONDS) -> Path:
     """Where the clip of this kind, size and length is cached."""
+    if kind in RECORDED:
+        return record_screens.clip_path(kind, size, seconds)
     return CORPUS_DIR / f"{kind}_{size[0]}x{size[1]}_{seconds:g}s.mp4"
 
 
@@ -102,8 +115,10 @@ def ensure_clip(
     kind: str, size: Size = DEFAULT_SIZE, seconds: float = DEFAULT_SECONDS, *, force: bool = False
 ) -> Path:
     """The cached clip, made first when it is missing (or when ``force``)."""
+    if kind in RECORDED:  # a real screen recording (FFV1 .mkv), at 30 fps
+        return record_screens.ensure_recording(kind, size, seconds, force=force)
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise ValueError(f"kind must be one of {', '.join(ALL_KINDS)}, got {kind!r}")
     w, h = size
     if w % 2 or h % 2 or w < 64 or h < 64:
         raise ValueError(f"size must be even and at least 64x64, got {w}x{h}")
@@ -135,7 +150,10 @@ def add_clip_options(parser: argparse.ArgumentParser, *, seconds: float = DEFAUL
     """``--kind`` (repeatable, ``args.kind`` None for all), ``--size`` and ``--seconds``: which
     corpus clips to make or use. ``seconds`` is the default length."""
     parser.add_argument(
-        "--kind", choices=list(KINDS), action="append", help="corpus kind (default: all)"
+        "--kind",
+        choices=ALL_KINDS,
+        action="append",
+        help=f"corpus kind (default: all but the recorded {', '.join(RECORDED)})",
     )
     parser.add_argument(
         "--size",
@@ -154,7 +172,10 @@ def main() -> None:
     parser.add_argument("--force", action="store_true", help="make clips again even if cached")
     args = parser.parse_args()
     for kind in args.kind or KINDS:
-        path = ensure_clip(kind, args.size, args.seconds, force=args.force)
+        try:
+            path = ensure_clip(kind, args.size, args.seconds, force=args.force)
+        except record_screens.RecordError as exc:
+            raise SystemExit(f"error: {exc}") from None
         print(f"{path} ({path.stat().st_size:,} bytes)")
 
 
