@@ -13,7 +13,7 @@ from vidquant.codec import blockcoder as bc
 from vidquant.codec import blockencoder as be
 from vidquant.codec import format as fmt
 from vidquant.codec import rangecoder as rc
-from vidquant.codec.labels import CodedLabels, LabelDecoder
+from vidquant.codec.labels import CodedLabels, LabelDecoder, repeat_labels
 from vidquant.errors import FormatError
 
 _ERRORS = {
@@ -95,11 +95,7 @@ class BlockLabelDecoder:
         if mode not in fmt.BLOCK_LABEL_MODES:
             raise FormatError(f"unknown label mode {mode}", offset=offset)
         if mode == fmt.LABELS_REPEAT:
-            if previous is None:
-                raise FormatError("REPEAT labels without a previous frame", offset=offset)
-            if payload:
-                raise FormatError(f"REPEAT labels carry {len(payload)} bytes", offset=offset)
-            return previous
+            return repeat_labels(payload, previous, offset)
         has_ref = mode == fmt.LABELS_BLOCKS
         if has_ref and (previous is None or not self._fresh):
             raise FormatError("predicted labels without a previous frame", offset=offset)

@@ -105,6 +105,15 @@ def undelta_map(residual: np.ndarray, previous: np.ndarray) -> np.ndarray:
     return residual + previous  # uint8 arithmetic wraps: mod 256
 
 
+def repeat_labels(payload: bytes, previous: np.ndarray | None, offset: int | None) -> np.ndarray:
+    """The labels of a REPEAT frame (any label coder): ``previous``, checked."""
+    if previous is None:
+        raise FormatError("REPEAT labels without a previous frame", offset=offset)
+    if payload:
+        raise FormatError(f"REPEAT labels carry {len(payload)} bytes", offset=offset)
+    return previous
+
+
 @dataclass(frozen=True)
 class CodedLabels:
     """One coded label map: the mode (``format.LABELS_*``) and its payload bytes."""
@@ -168,11 +177,7 @@ class LabelDecoder:
         if mode not in fmt.LABEL_MODES:
             raise FormatError(f"unknown label mode {mode}", offset=offset)
         if mode == fmt.LABELS_REPEAT:
-            if previous is None:
-                raise FormatError("REPEAT labels without a previous frame", offset=offset)
-            if payload:
-                raise FormatError(f"REPEAT labels carry {len(payload)} bytes", offset=offset)
-            return previous
+            return repeat_labels(payload, previous, offset)
         if mode in (fmt.LABELS_DELTA, fmt.LABELS_COPY) and previous is None:
             raise FormatError("temporal labels without a previous frame", offset=offset)
         try:
