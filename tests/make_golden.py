@@ -5,7 +5,8 @@ Run from the repository root::
     python tests/make_golden.py
 
 It encodes a tiny synthetic clip (24x16 pixels, 6 frames, k=4), made in memory with no PyAV, and
-writes
+writes (format 2.0; ``tiny_v1.vq`` and ``tiny_v1_frames.npz`` are the same clip as the 1.1
+encoder wrote it, kept so that 1.x files are known to decode)
 
 - ``tests/golden/tiny.vq``: the encoded file, byte for byte what :func:`encode_clip` writes;
 - ``tests/golden/tiny_frames.npz``: what a decoder must show: ``rgb`` (frames, height, width, 3)
@@ -16,10 +17,10 @@ The clip is chosen to touch every record kind a decoder meets::
 
     frame pts dur  content                                      record
     0     0   1    scene A: 4 flat colours                      KFRM (first frame)
-    1     1   1    the red square moves, yellow shifts colour   PFRM, palette delta, COPY labels
+    1     1   1    the red square moves, yellow shifts colour   PFRM, palette delta, BLOCKS labels
     2     2   1    same picture as frame 1                      PFRM, REPEAT labels
     3     3   2    scene B: other 4 colours (longer frame)      KFRM (scene cut)
-    4     5   1    the black bar moves                          PFRM, COPY labels
+    4     5   1    the black bar moves                          PFRM, BLOCKS labels
     5     6   1    same labels, the grey entry shifts colour    PFRM, palette delta, REPEAT labels
 
 When to regenerate
@@ -148,8 +149,8 @@ def check(results: list[EncodedFrame], data: bytes, arrays: dict[str, np.ndarray
     """Refuse a golden file that does not exercise what the tests rely on."""
     from vidquant.decoder import VqDecoder
 
-    R, C, I = fmt.LABELS_REPEAT, fmt.LABELS_COPY, fmt.LABELS_INTRA  # noqa: E741
-    want_modes = [I, C, R, I, C, R]
+    R, B, I = fmt.LABELS_REPEAT, fmt.LABELS_BLOCKS, fmt.LABELS_INTRA  # noqa: E741
+    want_modes = [I, B, R, I, B, R]
     want_key = [True, False, False, True, False, False]
     got_modes = arrays["label_mode"].tolist()
     got_key = arrays["keyframe"].tolist()

@@ -18,6 +18,8 @@ from vidquant.codec.records import pack_record
 from vidquant.decoder import open_vq
 from vidquant.errors import FormatError
 from vqfiles import (
+    GOLDEN_V1_FRAMES,
+    GOLDEN_V1_VQ,
     GOLDEN_VQ,
     assemble,
     assert_format_error,
@@ -27,6 +29,7 @@ from vqfiles import (
     frame_records,
     golden_head,
     insert_before_index,
+    read_expected,
     rewrite_tail,
     walk,
 )
@@ -50,6 +53,21 @@ def test_golden_decodes_to_stored_frames(expected):
     for frame in frames:
         assert frame.labels.shape == (16, 24) and frame.labels.dtype == np.uint8
         assert int(frame.labels.max()) < 4
+
+
+def test_v1_golden_still_decodes():
+    """A 1.1 file (label coder 1, Zstandard) decodes to what the 1.1 encoder reconstructed."""
+    expected = read_expected(GOLDEN_V1_FRAMES)
+    with open_vq(GOLDEN_V1_VQ) as dec:
+        assert dec.version == (1, 1)
+        assert dec.header.label_coder == fmt.LABEL_CODER_ZSTD
+        assert dec.header.alpha_index is None
+        frames = list(dec.iter_frames())
+        modes = [rec.label_mode for rec in dec.iter_records()]
+    assert_prefix(frames, expected, what="1.1 golden")
+    assert modes == [0, 3, 2, 0, 3, 2]  # INTRA, COPY, REPEAT: the 1.x modes
+    # the same pictures as the 2.0 golden: the label coder is lossless either way
+    assert np.array_equal(expected["rgb"], read_expected()["rgb"])
 
 
 def test_golden_index_and_trailer(golden):
@@ -210,21 +228,21 @@ def test_inconsistent_trailer(golden, tmp_path, fields):
 @pytest.mark.parametrize(
     "entries",
     [
-        [(0, 0, 99), (3, 3, 99)],  # offsets not increasing
-        [(0, 0, 5), (3, 3, 273)],  # before the first frame
-        [(0, 0, 99), (6, 3, 273)],  # frame number past the end
-        [(3, 3, 99), (0, 0, 273)],  # frames going back
-        [(0, 3, 99), (3, 3, 273)],  # pts not increasing
-        [(0, 0, 99), (3, 3, 445)],  # at the INDX itself
+        [(0, 0, 101), (3, 3, 101)],  # offsets not increasing
+        [(0, 0, 5), (3, 3, 251)],  # before the first frame
+        [(0, 0, 101), (6, 3, 251)],  # frame number past the end
+        [(3, 3, 101), (0, 0, 251)],  # frames going back
+        [(0, 3, 101), (3, 3, 251)],  # pts not increasing
+        [(0, 0, 101), (3, 3, 398)],  # at the INDX itself
     ],
 )
 def test_inconsistent_index_entries(golden, expected, tmp_path, entries):
     keys = _offsets(golden, fmt.TAG_KEYFRAME)
-    assert keys == [99, 273] and _offsets(golden, fmt.TAG_INDEX) == [445]  # literals above
+    assert keys == [101, 251] and _offsets(golden, fmt.TAG_INDEX) == [398]  # literals above
     data = assemble(golden_head(golden), frame_records(golden), index=entries)
     out = decode_bytes(data, tmp_path)
     exc = assert_format_error(out.error, f"index {entries}")
-    assert exc.offset == 445 and "INDX" in str(exc)
+    assert exc.offset == 398 and "INDX" in str(exc)
     assert len(out.frames) == 6
     seek = decode_bytes(data, tmp_path, index=False, start_s=0.3)
     assert seek.error is None

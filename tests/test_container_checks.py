@@ -18,6 +18,7 @@ from vidquant.codec.records import pack_record
 from vidquant.decoder import open_vq
 from vidquant.errors import TruncatedError, VersionError
 from vqfiles import (
+    GOLDEN_V1_VQ,
     GOLDEN_VQ,
     assemble,
     assert_format_error,
@@ -29,6 +30,7 @@ from vqfiles import (
     golden_head,
     record_bytes,
     set_length,
+    v1_head,
     walk,
     zlabels,
 )
@@ -253,9 +255,9 @@ def _labels(value: int = 0) -> np.ndarray:
 
 
 def test_label_not_below_k_in_keyframe(golden, expected, tmp_path):
-    keys = frame_records(golden)
+    keys = frame_records(GOLDEN_V1_VQ.read_bytes())
     bad = crafted_frame(keyframe=True, pts=10, labels=zlabels(_labels(4)))
-    data = assemble(golden_head(golden), [*keys[:3], bad])
+    data = assemble(v1_head(), [*keys[:3], bad], major=1)
     out = decode_bytes(data, tmp_path)
     exc = assert_format_error(out.error, "label >= k")
     assert exc.offset == walk(data)[4][0]
@@ -270,7 +272,7 @@ def test_label_not_below_k_after_residual(golden, tmp_path):
     residual = np.zeros((16, 24), np.uint8)
     residual[5, 7] = 2
     second = crafted_frame(keyframe=False, pts=1, labels=zlabels(residual), mode=fmt.LABELS_DELTA)
-    data = assemble(golden_head(golden), [first, second])
+    data = assemble(v1_head(), [first, second], major=1)
     out = decode_bytes(data, tmp_path)
     exc = assert_format_error(out.error, "residual label >= k")
     assert exc.offset == walk(data)[2][0]
@@ -284,7 +286,7 @@ def test_crafted_valid_records_decode(golden, tmp_path):
     residual[5, 7] = 255  # 3 + 255 = 2 mod 256
     second = crafted_frame(keyframe=False, pts=2, labels=zlabels(residual), index=[0, 3])
     third = crafted_frame(keyframe=False, pts=3, labels=b"", mode=fmt.LABELS_REPEAT)
-    out = decode_bytes(assemble(golden_head(golden), [first, second, third]), tmp_path)
+    out = decode_bytes(assemble(v1_head(), [first, second, third], major=1), tmp_path)
     assert out.error is None and out.escaped is None, out.error or out.escaped
     assert [int(f.labels[5, 7]) for f in out.frames] == [3, 2, 2]
     assert out.frames[1].palette[[0, 3]].tolist() == [[77, 77, 77]] * 2
@@ -327,7 +329,7 @@ def test_bad_palette_delta_indices(golden, expected, tmp_path, index, message):
     ],
 )
 def test_other_frame_rules(golden, tmp_path, case):
-    recs = frame_records(golden)
+    recs = frame_records(GOLDEN_V1_VQ.read_bytes())
     key = recs[0]
     lab = zlabels(_labels(1))
     if case == "first is PFRM":
@@ -349,7 +351,12 @@ def test_other_frame_rules(golden, tmp_path, case):
     elif case == "unknown label mode":
         records = [
             key,
-            crafted_frame(keyframe=False, pts=9, labels=lab, mode=max(fmt.LABEL_MODES) + 1),
+            crafted_frame(
+                keyframe=False,
+                pts=9,
+                labels=lab,
+                mode=max(fmt.LABEL_MODES[fmt.LABEL_CODER_ZSTD]) + 1,
+            ),
         ]
     elif case == "REPEAT with bytes":
         records = [
@@ -362,7 +369,7 @@ def test_other_frame_rules(golden, tmp_path, case):
     else:  # palette table runs past the payload
         payload = fmt.FRAME.pack(9, 1, fmt.LABELS_REPEAT, 3) + bytes(5)
         records = [key, pack_record(fmt.TAG_INTERFRAME, payload)]
-    data = assemble(golden_head(golden), records)
+    data = assemble(v1_head(), records, major=1)
     out = decode_bytes(data, tmp_path)
     exc = assert_format_error(out.error, case)
     assert exc.offset == walk(data)[len(records)][0]  # the last record is the bad one
@@ -387,12 +394,16 @@ def test_label_payload_declaring_a_huge_size(golden, tmp_path):
             + body
         )
 
-    head = golden_head(golden)
-    honest = assemble(head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(16 * 24))])
+    head = v1_head()
+    honest = assemble(
+        head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(16 * 24))], major=1
+    )
     out = decode_bytes(honest, tmp_path)
     assert out.error is None and len(out.frames) == 1  # the hand-made frame is valid zstd
 
-    moderate = assemble(head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(64_000_000))])
+    moderate = assemble(
+        head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(64_000_000))], major=1
+    )
     tracemalloc.start()
     try:
         out = decode_bytes(moderate, tmp_path)
@@ -403,7 +414,7 @@ def test_label_payload_declaring_a_huge_size(golden, tmp_path):
     assert_format_error(out.error, "declared 64 MB label map")
     assert peak < 4_000_000, f"a 384-pixel label map made the decoder allocate {peak} bytes"
 
-    huge = assemble(head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(2**62))])
+    huge = assemble(head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(2**62))], major=1)
     out = decode_bytes(huge, tmp_path)
     assert out.escaped is None, f"{out.escaped!r} escaped instead of FormatError"
     assert_format_error(out.error, "declared 2**62 byte label map")

@@ -1,4 +1,5 @@
-"""The atheris harnesses (tests/fuzz/fuzz_container.py, fuzz_labels.py) in subprocesses: a short
+"""The atheris harnesses (tests/fuzz/fuzz_container.py, fuzz_labels.py, fuzz_blocks.py) in
+subprocesses: a short
 coverage-guided run of each, and their plain-Python modes. See tests/fuzz/README.md."""
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ pytestmark = pytest.mark.fuzz
 
 FUZZ_DIR = Path(__file__).resolve().parent / "fuzz"
 
-HARNESSES = ("fuzz_container.py", "fuzz_labels.py")
+HARNESSES = {"fuzz_container.py": "container", "fuzz_labels.py": "labels", "fuzz_blocks.py": "blocks"}
 
 
 @pytest.fixture(scope="module")
 def atheris_runs(tmp_path_factory):
-    """Start both harnesses at once (one per core); each test waits for its own."""
+    """Start the harnesses at once; each test waits for its own."""
     pytest.importorskip("atheris", reason="atheris is not installed (pip install atheris)")
     runs = {}
     for name in HARNESSES:
@@ -82,7 +83,7 @@ def test_atheris_harness(atheris_runs, harness, capsys):
 def test_harness_plain_python_modes(tmp_path):
     """The harnesses' --write-seeds and --replay modes (they need no atheris): the seeds are
     written and every seed passes its check when replayed."""
-    for harness, kind in (("fuzz_container.py", "container"), ("fuzz_labels.py", "labels")):
+    for harness, kind in HARNESSES.items():
         script = str(FUZZ_DIR / harness)
         seeds = tmp_path / kind
         subprocess.run([sys.executable, script, "--write-seeds", str(seeds)], check=True)

@@ -8,6 +8,7 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from fuzz import bounds, inputs, payloads, records, targets
 from fuzz.profiles import LONG, Tally, fuzz_settings, long_timeout, report
 from vidquant.codec import format as fmt
+from vidquant.codec.blocklabels import BlockLabelEncoder
 from vidquant.codec.records import Header, pack_header, pack_record
 
 pytestmark = pytest.mark.fuzz
@@ -43,7 +45,7 @@ class RepeatedUnits:
 
     def build(self) -> bytes:
         w, h, k = self.w, self.h, self.k
-        limit = fmt.max_payload(w, h, k)
+        limit = fmt.max_payload(w, h, k, fmt.LABEL_CODER_ZSTD)  # inputs.stream() is 1.x
         bad = k if k < 256 else 0
         out = bytearray(inputs.stream(w, h, k, []))
         pts = 0
@@ -114,15 +116,45 @@ def test_container_repeated_units(capsys):
 
 
 def _big_file(mode: int) -> bytes:
-    """A 7680x4320 stream of two frames whose label payloads are ~1 KB RLE frames."""
+    """A 7680x4320 1.x stream of two frames whose label payloads are ~1 KB RLE frames."""
     w, h, k = fmt.MAX_WIDTH, fmt.MAX_HEIGHT, 4
-    out = fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR)
-    out += pack_record(fmt.TAG_HEADER, pack_header(Header(w, h, Fraction(1), Fraction(1), k)))
+    out = fmt.PREAMBLE.pack(fmt.MAGIC, 1, fmt.VERSION_1_MINOR)
+    head = Header(w, h, Fraction(1), Fraction(1), k, label_coder=fmt.LABEL_CODER_ZSTD)
+    out += pack_record(fmt.TAG_HEADER, pack_header(head))
     zeros = payloads.zstd_raw_frame(w * h, b"\x00", rle_count=w * h)
     out += pack_record(fmt.TAG_KEYFRAME, fmt.FRAME.pack(0, 1, 0, k) + bytes(3 * k) + zeros)
     second = payloads.zstd_raw_frame(w * h, b"\x02", rle_count=w * h)
     out += pack_record(fmt.TAG_INTERFRAME, fmt.FRAME.pack(1, 1, mode, 0) + second)
     return records.rebuild_end(out)
+
+
+def _big_file_v2() -> bytes:
+    """A 7680x4320 2.0 stream of two frames, a flat map (287 bytes) and a moved patch (212)."""
+    w, h, k = fmt.MAX_WIDTH, fmt.MAX_HEIGHT, 4
+    out = fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR)
+    out += pack_record(fmt.TAG_HEADER, pack_header(Header(w, h, Fraction(1), Fraction(1), k)))
+    encoder = BlockLabelEncoder(w, h, k)
+    first = np.zeros((h, w), np.uint8)
+    second = first.copy()
+    second[100:200, 100:300] = 2
+    coded = encoder.encode(first, None)
+    out += pack_record(
+        fmt.TAG_KEYFRAME, fmt.FRAME.pack(0, 1, coded.mode, k) + bytes(3 * k) + coded.payload
+    )
+    coded = encoder.encode(second, first)
+    out += pack_record(fmt.TAG_INTERFRAME, fmt.FRAME.pack(1, 1, coded.mode, 0) + coded.payload)
+    return records.rebuild_end(out)
+
+
+def test_memory_bound_of_label_coder_2_for_a_huge_map(capsys):
+    """Label coder 2 codes a flat 7680x4320 map in a few hundred bytes, so any frame may cost
+    whole maps; the reader builds no more than LABEL_MAPS of them at a time."""
+    data = _big_file_v2()
+    out = targets.check_container(data)
+    assert out.frames == 2 and out.error is None
+    maps = out.peak / (fmt.MAX_WIDTH * fmt.MAX_HEIGHT)
+    report(capsys, f"{len(data)}-byte 2.0 file: peak {out.peak} bytes = {maps:.2f} maps")
+    assert maps <= bounds.LABEL_MAPS
 
 
 @pytest.mark.parametrize("mode", [fmt.LABELS_INTRA, fmt.LABELS_DELTA, fmt.LABELS_COPY])

@@ -6,6 +6,7 @@ Zstandard payloads. The properties are ``fuzz.targets.check_container`` and
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 import numpy as np
@@ -17,6 +18,7 @@ from hypothesis import target as hypothesis_target
 from fuzz import inputs, payloads, records, targets
 from fuzz.profiles import Tally, fuzz_settings, long_timeout, report
 from vidquant.codec import format as fmt
+from vidquant.codec.blocklabels import BlockLabelEncoder
 from vidquant.codec.records import pack_record
 
 pytestmark = pytest.mark.fuzz
@@ -96,7 +98,9 @@ def metas(draw) -> bytes:
 
 @st.composite
 def head_payloads(draw) -> tuple[bytes, int, int, int]:
-    """(HEAD payload, width, height, k), sometimes with a field out of range."""
+    """(1.x HEAD payload, width, height, k), sometimes with a field out of range. The crafted
+    files are 1.x: their label payloads are Zstandard frames built to probe label coder 1; label
+    coder 2's payloads are probed by test_block_decoder and the mutated 2.0 seeds."""
     w, h = draw(SIZES)
     k = draw(st.one_of(st.integers(2, 256), st.sampled_from([2, 3, 4, 255, 256])))
     fields = [w, h, 25, 1, 1, 1000, k, fmt.LABEL_CODER_ZSTD, fmt.PALETTE_CODER_RAW]
@@ -104,7 +108,7 @@ def head_payloads(draw) -> tuple[bytes, int, int, int]:
         i = draw(st.integers(0, 8))
         limit = (2**32 - 1, 2**32 - 1, 2**32 - 1, 2**32 - 1, 2**32 - 1, 2**32 - 1, 65535, 255, 255)
         fields[i] = draw(U32_HOSTILE) % (limit[i] + 1)
-    return fmt.HEADER.pack(*fields) + draw(metas()), w, h, k
+    return fmt.HEADER_V1.pack(*fields) + draw(metas()), w, h, k
 
 
 @st.composite
@@ -147,7 +151,7 @@ def frame_payloads(draw, keyframe: bool, w: int, h: int, k: int) -> tuple[bytes,
         n = draw(st.sampled_from([0, k - 1, k + 1, 65535])) if hostile(draw, 20) else k
         palette = bytes(3 * min(n, k + 1))
     else:
-        mode = draw(st.integers(0, 255) if hostile(draw, 20) else st.sampled_from(fmt.LABEL_MODES))
+        mode = draw(st.integers(0, 255) if hostile(draw, 20) else st.sampled_from(ZSTD_MODES))
         if hostile(draw, 10):  # unsorted, repeated, >= k
             index = draw(st.lists(st.integers(0, 255), max_size=6))
         else:
@@ -182,7 +186,7 @@ def ahdr_payloads(draw) -> bytes:
 def crafted_files(draw) -> bytes:
     head, w, h, k = draw(head_payloads())
     minor = draw(st.sampled_from([0, 1, 1, 2]))
-    out = bytearray(fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, minor))
+    out = bytearray(fmt.PREAMBLE.pack(fmt.MAGIC, 1, minor))
     out += pack_record(fmt.TAG_HEADER, head)
     if hostile(draw, 4):
         out += pack_record(fmt.TAG_AUDIO_HEADER, draw(ahdr_payloads()))
@@ -261,7 +265,9 @@ def test_container_crafted_records(capsys):
 
 
 # --------------------------------------------------------------------------------------------
-# the label decoder
+# the label decoder (label coder 1)
+
+ZSTD_MODES = fmt.LABEL_MODES[fmt.LABEL_CODER_ZSTD]
 
 OUT_OF_RANGE_MODES = st.sampled_from([4, 5, 127, 128, 255, 256, -1, 2**31, 2**63])
 
@@ -270,7 +276,7 @@ OUT_OF_RANGE_MODES = st.sampled_from([4, 5, 127, 128, 255, 256, -1, 2**31, 2**63
 def label_cases(draw) -> inputs.LabelCase:
     w, h = draw(st.integers(1, 48)), draw(st.integers(1, 48))
     k = draw(st.one_of(st.integers(2, 256), st.sampled_from([2, 255, 256])))
-    mode = draw(OUT_OF_RANGE_MODES if hostile(draw, 5) else st.sampled_from(fmt.LABEL_MODES))
+    mode = draw(OUT_OF_RANGE_MODES if hostile(draw, 5) else st.sampled_from(ZSTD_MODES))
     payload = draw(label_payloads(w * h, k, mode))
     previous = None
     if draw(st.integers(0, 3)):
@@ -290,7 +296,7 @@ def test_label_decoder(capsys):
             case.width, case.height, case.k, case.mode, case.payload, case.previous
         )
         stage = "map" if out.error is None else "FormatError"
-        if case.mode not in fmt.LABEL_MODES:
+        if case.mode not in ZSTD_MODES:
             stage = f"mode out of range, {stage}"  # a map: the decoder took it for INTRA
         tally.add(stage)
 
@@ -308,3 +314,60 @@ def test_payload_kinds_are_all_reachable():
     frame = payloads.label_payload("exact", 300, b"\x01", 0)
     assert payloads.declares_map(frame, 300) and not payloads.declares_map(frame, 299)
     assert struct.unpack_from("<I", frame)[0] == 0xFD2FB528
+
+
+# --------------------------------------------------------------------------------------------
+# label coder 2's decoder
+
+
+@st.composite
+def block_cases(draw) -> inputs.LabelCase:
+    """A valid code of label coder 2 (INTRA, or BLOCKS after a valid INTRA map), then damaged
+    three times in four: bytes flipped, cut, extended, or replaced by random bytes."""
+    w, h = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    k = draw(st.one_of(st.integers(2, 256), st.sampled_from([2, 3, 255, 256])))
+    seed = draw(st.integers(1, 255))
+    previous = inputs.synthetic_map(seed, w, h, k) if draw(st.booleans()) else None
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if previous is None:
+        labels = inputs.synthetic_map(seed ^ 0x55, w, h, k)
+        payload, mode = BlockLabelEncoder(w, h, k).encode(labels, None).payload, fmt.LABELS_INTRA
+    else:
+        labels = np.roll(previous, (draw(st.integers(-3, 3)), draw(st.integers(-3, 3))), (0, 1))
+        labels[rng.random((h, w)) < 0.1] = rng.integers(0, k, dtype=np.uint8)
+        encoder = BlockLabelEncoder(w, h, k)
+        encoder.encode(previous, None)
+        coded = encoder.encode(labels, previous)
+        payload, mode = coded.payload, coded.mode
+    damage = draw(st.sampled_from(["none", "flip", "cut", "extend", "random"]))
+    data = bytearray(payload)
+    if damage == "flip" and data:
+        for _ in range(draw(st.integers(1, 4))):
+            data[draw(st.integers(0, len(data) - 1))] ^= draw(st.integers(1, 255))
+    elif damage == "cut":
+        data = data[: draw(st.integers(0, max(len(data) - 1, 0)))]
+    elif damage == "extend":
+        data += draw(st.binary(min_size=1, max_size=8))
+    elif damage == "random":
+        data = bytearray(draw(st.binary(max_size=64)))
+    if hostile(draw, 8):
+        mode = draw(st.sampled_from([1, 3, 5, 255, -1, fmt.LABELS_REPEAT]))
+    return inputs.LabelCase(w, h, k, mode, bytes(data), previous)
+
+
+@long_timeout
+def test_block_decoder(capsys):
+    tally = Tally()
+
+    @fuzz_settings("blocks")
+    @given(st.one_of(block_cases(), st.binary(max_size=200).map(inputs.decode_block_input)))
+    def run(case):
+        out = targets.check_labels(
+            case.width, case.height, case.k, case.mode, case.payload, case.previous,
+            coder=fmt.LABEL_CODER_BLOCKS,
+        )  # fmt: skip
+        what = re.sub(r"-?\d+", "N", str(out.error).split(" (at byte")[0])
+        tally.add("map" if out.error is None else f"FormatError: {what}")
+
+    run()
+    report(capsys, tally.line("label coder 2's decoder"))

@@ -31,17 +31,18 @@ def seeds() -> dict[str, bytes]:
 
 
 def test_seeds_are_valid_and_cover_the_format(seeds):
-    modes = set()
+    modes = set()  # (label coder, mode)
     tags = set()
     for name, data in seeds.items():
         out = targets.check_container(data)
         assert out.error is None and out.index_ok, f"seed {name}: {out.error!r}"
         with VqDecoder(io.BytesIO(data)) as dec:
-            modes |= {r.label_mode for r in dec.iter_records()}
+            coder = dec.header.label_coder
+            modes |= {(coder, r.label_mode) for r in dec.iter_records()}
         tags |= {r.tag for r in records.walk(data)}
         assert records.rebuild_end(data) == data, f"seed {name}: rebuild_end is not neutral"
         assert records.fix_crcs(data) == data
-    assert modes == set(fmt.LABEL_MODES)
+    assert modes == {(c, m) for c, ms in fmt.LABEL_MODES.items() for m in ms}
     assert {b"HEAD", b"KFRM", b"PFRM", b"INDX", b"TAIL", b"ahdr", b"apkt"} <= tags
     assert "golden" in seeds, "tests/golden/tiny.vq (the real encoder's output) is missing"
     for data in inputs.label_seed_inputs():

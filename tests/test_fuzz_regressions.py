@@ -26,7 +26,8 @@ def test_regression_head_meta_integer_with_too_many_digits():
     digits) for integer string conversion", Python >= 3.11 / 3.10.7), which
     ``records.unpack_header`` does not catch: it escapes ``VqDecoder()``/``open_vq`` instead of
     a FormatError."""
-    fixed = fmt.HEADER.pack(2, 2, 1, 1, 1, 1, 2, fmt.LABEL_CODER_ZSTD, fmt.PALETTE_CODER_RAW)
+    fields = (2, 2, 1, 1, 1, 1, 2, fmt.LABEL_CODER_BLOCKS, fmt.PALETTE_CODER_RAW, fmt.NO_ALPHA)
+    fixed = fmt.HEADER.pack(*fields)
     data = fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR) + pack_record(
         fmt.TAG_HEADER, fixed + b'{"n":' + b"1" * 4301 + b"}"
     )
@@ -100,9 +101,9 @@ def test_regression_salvage_reads_quadratic_in_file_size(claim_kind):
     total = len(head) + units * (8 + len(valid))
     out = bytearray(head)
     for _ in range(units):
-        claim = min(total - len(out) - 12, fmt.max_payload(w, h, 4))
+        claim = min(total - len(out) - 12, fmt.max_payload(w, h, 4, fmt.LABEL_CODER_ZSTD))
         if claim_kind == "over the limit":
-            claim = fmt.max_payload(w, h, 4) + 1
+            claim = fmt.max_payload(w, h, 4, fmt.LABEL_CODER_ZSTD) + 1
         out += b"KFRM" + struct.pack("<I", claim) + valid
     data = bytes(out)
     f = _BudgetFile(data, bounds.READ_BASE + bounds.READ_FACTOR * len(data))

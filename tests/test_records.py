@@ -40,34 +40,61 @@ _json = st.recursive(
 
 
 @st.composite
-def headers(draw) -> Header:
-    return Header(
+def headers(draw) -> tuple[Header, int]:
+    """A header and the major version of the files it belongs to."""
+    major = draw(st.sampled_from(fmt.READ_MAJORS))
+    k = draw(st.integers(2, 256))
+    alpha = draw(st.one_of(st.none(), st.integers(0, k - 1))) if major == 2 else None
+    header = Header(
         width=draw(st.integers(1, fmt.MAX_WIDTH)),
         height=draw(st.integers(1, fmt.MAX_HEIGHT)),
         fps=Fraction(draw(_u32), draw(_u32)),
         time_base=Fraction(draw(_u32), draw(_u32)),
-        k=draw(st.integers(2, 256)),
+        k=k,
+        label_coder=fmt.LABEL_CODER_OF_MAJOR[major],
         meta=draw(st.dictionaries(st.text(max_size=10), _json, max_size=4)),
+        alpha_index=alpha,
     )
+    return header, major
 
 
 @settings(max_examples=100, deadline=None)
 @given(headers(), st.integers(0, 2**40))
-def test_header_round_trip(header, offset):
+def test_header_round_trip(case, offset):
+    header, major = case
     payload = pack_header(header)
-    assert len(payload) >= fmt.HEADER.size
-    assert unpack_header(memoryview(payload), offset) == header
+    assert len(payload) >= (fmt.HEADER_V1 if major == 1 else fmt.HEADER).size
+    assert unpack_header(memoryview(payload), offset, major) == header
+
+
+def test_header_alpha_index_must_be_below_k():
+    payload = bytearray(pack_header(Header(4, 4, Fraction(1), Fraction(1), 8, alpha_index=7)))
+    assert unpack_header(memoryview(bytes(payload)), 12).alpha_index == 7
+    payload[28:30] = (8).to_bytes(2, "little")  # the alpha index field, after the 1.x fields
+    with pytest.raises(FormatError, match="alpha index must be below k=8") as info:
+        unpack_header(memoryview(bytes(payload)), 12)
+    assert info.value.offset == 12
+
+
+def test_header_label_coder_belongs_to_its_major():
+    v1 = pack_header(Header(4, 4, Fraction(1), Fraction(1), 8, label_coder=fmt.LABEL_CODER_ZSTD))
+    with pytest.raises(FormatError, match="label coder must be 2..2, got 1"):
+        unpack_header(memoryview(v1 + bytes(2)), 12, 2)
+    v2 = pack_header(Header(4, 4, Fraction(1), Fraction(1), 8))
+    with pytest.raises(FormatError, match="label coder must be 1..1, got 2"):
+        unpack_header(memoryview(v2), 12, 1)
 
 
 @st.composite
-def frame_cases(draw) -> tuple[FrameRecord, int]:
+def frame_cases(draw) -> tuple[FrameRecord, int, int]:
     k = draw(st.integers(2, 256))
+    coder = draw(st.sampled_from(sorted(fmt.LABEL_MODES)))
     keyframe = draw(st.booleans())
     if keyframe:
         mode = fmt.LABELS_INTRA
         index = np.arange(k, dtype=np.uint8)
     else:
-        mode = draw(st.sampled_from(fmt.LABEL_MODES))
+        mode = draw(st.sampled_from(fmt.LABEL_MODES[coder]))
         mask = draw(st.lists(st.booleans(), min_size=k, max_size=k))
         index = np.flatnonzero(mask).astype(np.uint8)
     rgb = np.frombuffer(draw(st.binary(min_size=3 * len(index), max_size=3 * len(index))), np.uint8)
@@ -80,14 +107,14 @@ def frame_cases(draw) -> tuple[FrameRecord, int]:
         palette_rgb=rgb.reshape(len(index), 3),
         labels=draw(st.binary(max_size=64)),
     )
-    return record, k
+    return record, k, coder
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame_cases(), st.integers(0, 2**40))
 def test_frame_round_trip(case, offset):
-    record, k = case
-    header = Header(8, 8, Fraction(1), Fraction(1), k)
+    record, k, coder = case
+    header = Header(8, 8, Fraction(1), Fraction(1), k, label_coder=coder)
     tag = fmt.TAG_KEYFRAME if record.keyframe else fmt.TAG_INTERFRAME
     back = unpack_frame(tag, memoryview(pack_frame(record)), offset, header)
     assert back.keyframe == record.keyframe
@@ -170,7 +197,9 @@ def test_index_checks(entries, keyframes, message):
 
 
 def test_payload_limits_are_the_specs():
-    # FORMAT.md section 7 lists these numbers
+    # FORMAT.md section 9 lists these numbers
+    v1_limit = fmt.max_payload(24, 16, 4, fmt.LABEL_CODER_ZSTD)
+    assert v1_limit == 19 + 4 * 4 + 24 * 16 + 24 * 16 // 64 + 4096
     frame_limit = fmt.max_payload(24, 16, 4)
     assert fmt.payload_limit(fmt.TAG_INDEX, frame_limit) == 200_000_004
     assert fmt.payload_limit(fmt.TAG_TRAILER, frame_limit) == 24
@@ -178,7 +207,7 @@ def test_payload_limits_are_the_specs():
     assert fmt.payload_limit(fmt.TAG_AUDIO_HEADER, frame_limit) == 18 + 96 + 65536
     for tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME, b"note"):
         assert fmt.payload_limit(tag, frame_limit) == frame_limit
-    assert frame_limit == 19 + 4 * 4 + 24 * 16 + 24 * 16 // 64 + 4096
+    assert frame_limit == 19 + 4 * 4 + 2 * 24 * 16 + 4096
 
 
 @st.composite

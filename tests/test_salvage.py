@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import zstandard
 from typer.testing import CliRunner
 
 from vidquant.cli.main import app
 from vidquant.codec import format as fmt
+from vidquant.codec.blocklabels import BlockLabelEncoder
 from vidquant.decoder import VqDecoder
 from vidquant.encode import encode_file
 from vidquant.settings import EncodeSettings
@@ -127,18 +127,20 @@ def test_damaged_index_loses_no_frame(gops, intact):
     assert span.frames_lost == 0 and span.end_s is None
 
 
-def test_label_not_below_k_with_a_valid_crc(gops, intact):
-    """A well-framed record whose labels break the rules: skipped to the next keyframe."""
+def test_corrupt_labels_with_a_valid_crc(gops, intact):
+    """A well-framed record whose label code breaks the rules: skipped to the next keyframe.
+    (Labels >= k cannot be coded at k = 8, a power of two: the k = 256 code of label 200 read
+    at k = 8 derails into a copy from outside the frame.)"""
     records = frame_offsets(gops)
     off, tag, length, end = records[7]
     payload = bytearray(gops[off + fmt.RECORD_HEAD.size : end - fmt.RECORD_CRC.size])
     mode, n = payload[16], int.from_bytes(payload[17:19], "little")
     labels_at = 19 + 4 * n
     h, w = intact[0].labels.shape
-    bad = np.full((h, w), 200, np.uint8)  # COPY symbol 200 > k = 8, label 199 >= k
-    new_payload = bytes(payload[:16]) + bytes([fmt.LABELS_COPY]) + bytes(payload[17:labels_at])
-    new_payload += zstandard.ZstdCompressor().compress(bad.tobytes())
-    assert mode in (fmt.LABELS_COPY, fmt.LABELS_REPEAT, fmt.LABELS_INTRA)
+    bad = np.full((h, w), 200, np.uint8)  # coded as a k = 256 map
+    new_payload = bytes(payload[:16]) + bytes([fmt.LABELS_INTRA]) + bytes(payload[17:labels_at])
+    new_payload += BlockLabelEncoder(w, h, 256).encode(bad, None).payload
+    assert mode in fmt.LABEL_MODES[fmt.LABEL_CODER_BLOCKS]
     record = (
         fmt.RECORD_HEAD.pack(tag, len(new_payload))
         + new_payload
@@ -148,11 +150,9 @@ def test_label_not_below_k_with_a_valid_crc(gops, intact):
     # the index's offsets after the record moved: the index is now wrong too
     frames, decoder = salvage(damaged)
     assert [f.index for f in frames] == [*range(7), *range(12, 24)]
-    assert_subset_of_intact(frames, intact, "labels >= k")
+    assert_subset_of_intact(frames, intact, "corrupt labels")
     assert decoder.salvage.spans[0].first_frame == 7
-    assert "k=8" in decoder.salvage.spans[0].error.reason or "above" in str(
-        decoder.salvage.spans[0].error
-    )
+    assert "label payload is corrupt" in str(decoder.salvage.spans[0].error)
 
 
 def test_truncation_anywhere_keeps_the_prefix(gops, intact):

@@ -65,7 +65,7 @@ def test_shipped_presets_mean_what_they_say() -> None:
     assert default == EncodeSettings()  # "the defaults, written out"
     assert small.k < default.k < quality.k
     assert small.stickiness > default.stickiness > quality.stickiness
-    assert small.zstd_level > default.zstd_level
+    assert small.keyint_s > default.keyint_s >= quality.keyint_s
 
 
 def test_presets_exist() -> None:

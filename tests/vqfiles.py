@@ -22,12 +22,14 @@ from vidquant.errors import FormatError
 TESTS = Path(__file__).resolve().parent
 GOLDEN_VQ = TESTS / "golden" / "tiny.vq"
 GOLDEN_FRAMES = TESTS / "golden" / "tiny_frames.npz"
+GOLDEN_V1_VQ = TESTS / "golden" / "tiny_v1.vq"  # the same clip as the 1.1 encoder wrote it
+GOLDEN_V1_FRAMES = TESTS / "golden" / "tiny_v1_frames.npz"
 
 
-def read_expected() -> dict[str, np.ndarray]:
+def read_expected(frames: Path = GOLDEN_FRAMES) -> dict[str, np.ndarray]:
     """The frames the golden file must decode to: ``pts``, ``duration``, ``keyframe``,
     ``label_mode`` and ``rgb``, one row per frame."""
-    with np.load(GOLDEN_FRAMES) as z:
+    with np.load(frames) as z:
         return {name: z[name] for name in z.files}
 
 
@@ -60,14 +62,19 @@ def assemble(
     head: bytes,
     records: list[bytes],
     *,
-    minor: int = fmt.VERSION_MINOR,
+    major: int = fmt.VERSION_MAJOR,
+    minor: int | None = None,
     index: list[tuple[int, int, int]] | None = None,
 ) -> bytes:
     """A whole file: preamble, ``head`` (a HEAD record), ``records`` as given, INDX and TAIL.
 
-    The index lists every KFRM among ``records`` unless ``index`` is given.
+    The index lists every KFRM among ``records`` unless ``index`` is given. ``major`` 1 makes a
+    1.x file (``head`` then has to be a 1.x HEAD, e.g. :data:`V1_HEAD`, and the label payloads
+    Zstandard's, e.g. :func:`zlabels`); ``minor`` defaults to the newest of that major.
     """
-    out = bytearray(fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, minor))
+    if minor is None:
+        minor = fmt.VERSION_1_MINOR if major == 1 else fmt.VERSION_MINOR
+    out = bytearray(fmt.PREAMBLE.pack(fmt.MAGIC, major, minor))
     out += head
     entries = []
     frames = end_pts = 0
@@ -95,6 +102,11 @@ def assemble(
 
 def golden_head(data: bytes) -> bytes:
     return record_bytes(data, fmt.TAG_HEADER)[0]
+
+
+def v1_head() -> bytes:
+    """The HEAD record of the 1.1 golden file (label coder 1: Zstandard payloads)."""
+    return golden_head(GOLDEN_V1_VQ.read_bytes())
 
 
 def crafted_frame(

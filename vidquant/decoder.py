@@ -16,8 +16,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from vidquant.codec.blocklabels import label_decoder
 from vidquant.codec.container import ContainerReader
-from vidquant.codec.labels import LabelDecoder
 from vidquant.codec.records import (
     AudioHeader,
     AudioPacket,
@@ -214,7 +214,7 @@ class VqDecoder:
         target = None if start_s is None else start_s / self.header.time_base
         h = self.header
         tb = h.time_base
-        labels_dec = LabelDecoder(h.width, h.height, h.k)
+        labels_dec = label_decoder(h.width, h.height, h.k, h.label_coder)
         palette = np.zeros((h.k, 3), np.uint8)
         labels: np.ndarray | None = None
         index = first_index

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from vidquant.codec.blocklabels import BlockLabelEncoder
 from vidquant.codec.container import ContainerWriter
-from vidquant.codec.labels import LabelEncoder
 from vidquant.codec.meta import make_meta
 from vidquant.codec.records import FrameRecord, Header
 from vidquant.errors import InputError
@@ -146,9 +146,10 @@ class FrameModeller:
 class FrameCoder:
     """The label-coding stage: one container record per quantised frame."""
 
-    def __init__(self, writer: ContainerWriter, *, zstd_level: int) -> None:
+    def __init__(self, writer: ContainerWriter) -> None:
         self.writer = writer
-        self._labels = LabelEncoder(level=zstd_level)
+        h = writer.header
+        self._labels = BlockLabelEncoder(h.width, h.height, h.k)
         self.frames = 0
         self.keyframes = 0
         self.end_pts = 0
@@ -193,7 +194,7 @@ class Encoder:
 
     def __init__(self, writer: ContainerWriter, settings: EncodeSettings) -> None:
         self.modeller = FrameModeller(writer.header, settings)
-        self.coder = FrameCoder(writer, zstd_level=settings.zstd_level)
+        self.coder = FrameCoder(writer)
 
     def encode(self, frame: Frame) -> EncodedFrame:
         """Encode one frame (in presentation order) and write its record."""

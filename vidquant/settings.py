@@ -61,8 +61,6 @@ class EncodeSettings:
     stickiness
         A pixel keeps its previous label while that colour is at most this much farther
         (Euclidean, 8-bit RGB units) from the pixel than the best colour: saves bits and flicker.
-    zstd_level
-        Compression level of the label coder (1..22).
     audio
         ``"copy"``: carry the source's audio packets where mp4 and mkv can hold them (AAC, MP3,
         Opus, AC-3, E-AC-3), else re-encode to Opus; ``"opus"``: always re-encode to Opus;
@@ -87,7 +85,6 @@ class EncodeSettings:
     scene_cut: float = 30.0
     delta_min: int = 4
     stickiness: float = 6.0
-    zstd_level: int = 6
     audio: str = "copy"
     audio_stream: int = 0
     target_kbps: float | None = None
@@ -106,7 +103,6 @@ class EncodeSettings:
         check_float("scene_cut", self.scene_cut, 0.0, 255.0)
         check_int("delta_min", self.delta_min, 1, 255)
         check_float("stickiness", self.stickiness, 0.0, 442.0)
-        check_int("zstd_level", self.zstd_level, 1, 22)
         if self.audio not in AUDIO_MODES:
             raise SettingsError(
                 f"audio must be one of {', '.join(AUDIO_MODES)}, got {self.audio!r}",

@@ -10,6 +10,7 @@ import os
 import tracemalloc
 
 from fuzz.payloads import declares_map
+from vidquant.codec import format as fmt
 from vidquant.codec.records import Header
 
 # --------------------------------------------------------------------------------------------
@@ -33,6 +34,9 @@ from vidquant.codec.records import Header
 #   frame's labels, the decompressed bytes, and np.where's ``== 0`` mask, ``labels - 1`` and
 #   result; INTRA needs 2, DELTA 3), plus one spare so that an equivalent rewrite of the
 #   decoder does not fail the suite. test_fuzz_costs.py measures it on a 7680x4320 file.
+#   Label coder 2 (2.x files) decodes any frame payload into a map of its own, whatever the
+#   payload's size, so there the maps are granted for every file: one map at a time is its cost
+#   (the map, the previous one, and the copies the decoder hands out).
 MEMORY_BASE = 4 << 20
 MEMORY_PER_BYTE = 64
 LABEL_MAPS = 6
@@ -56,18 +60,29 @@ READ_FACTOR = 32
 IGNORE = frozenset(filter(None, os.environ.get("VIDQUANT_FUZZ_IGNORE", "").split(",")))
 
 
+def _may_build_map(data: bytes, size: int, coder: int) -> bool:
+    """Whether ``data`` can make a decoder build a ``size``-pixel label map (see above)."""
+    if coder == fmt.LABEL_CODER_ZSTD:
+        return declares_map(data, size)
+    return True  # any payload of label coder 2 is decoded into a map
+
+
 def container_memory_bound(data: bytes, header: Header | None) -> int:
     """Largest traced peak (bytes) reading ``data`` may cost; see the comment above."""
     bound = MEMORY_BASE + MEMORY_PER_BYTE * len(data)
-    if header is not None and declares_map(data, header.width * header.height):
+    if header is not None and _may_build_map(
+        data, header.width * header.height, header.label_coder
+    ):
         bound += LABEL_MAPS * header.width * header.height
     return bound
 
 
-def labels_memory_bound(payload: bytes, width: int, height: int) -> int:
-    """Largest traced peak (bytes) one LabelDecoder.decode call may cost."""
+def labels_memory_bound(
+    payload: bytes, width: int, height: int, coder: int = fmt.LABEL_CODER_ZSTD
+) -> int:
+    """Largest traced peak (bytes) one label decoder's decode call may cost."""
     bound = LABELS_MEMORY_BASE + MEMORY_PER_BYTE * len(payload)
-    if declares_map(payload, width * height):
+    if _may_build_map(payload, width * height, coder):
         bound += LABEL_MAPS * width * height
     return bound
 

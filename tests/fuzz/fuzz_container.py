@@ -20,10 +20,8 @@ byte-level mutator. Reproduce a crash with ``python tests/fuzz/fuzz_container.py
 
 from __future__ import annotations
 
-import os
 import random
 import sys
-import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,8 +35,11 @@ _harness.plain_python_modes("container")  # --write-seeds / --replay: exit befor
 
 import atheris  # noqa: E402
 
+_harness.load_kernels()  # uninstrumented: numba cannot compile atheris' bytecode
+
 with atheris.instrument_imports(include=["vidquant"]):
     import vidquant.codec.container  # noqa: E402, F401
+    import vidquant.codec.blocklabels  # noqa: E402, F401
     import vidquant.codec.labels  # noqa: E402, F401
     import vidquant.decoder  # noqa: E402, F401
 
@@ -47,8 +48,7 @@ from vidquant.codec import format as fmt  # noqa: E402
 
 MAGIC = fmt.MAGIC
 SEEDS = list(inputs.seed_files().values())
-# VIDQUANT_FUZZ_MEMORY=0 skips the tracemalloc check (about 3x more inputs per second).
-MEMORY = os.environ.get("VIDQUANT_FUZZ_MEMORY", "1") != "0"
+MEMORY = _harness.MEMORY
 
 
 def TestOneInput(data: bytes) -> None:  # noqa: N802 - atheris' name
@@ -83,14 +83,7 @@ def CustomMutator(data: bytes, max_size: int, seed: int) -> bytes:  # noqa: N802
 
 
 def main() -> None:
-    args = _harness.prepare_args(sys.argv, "container")
-    if MEMORY:
-        # Trace for the whole run: starting and stopping tracemalloc for every input leaks
-        # about 250 bytes a time in CPython 3.11 (RSS would reach -rss_limit_mb in an hour).
-        # The checks then measure from a baseline (fuzz.bounds.Tracer).
-        tracemalloc.start()
-    atheris.Setup(args, TestOneInput, custom_mutator=CustomMutator)
-    atheris.Fuzz()
+    _harness.fuzz("container", TestOneInput, CustomMutator)
 
 
 if __name__ == "__main__":

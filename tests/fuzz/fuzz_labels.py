@@ -21,9 +21,7 @@ Reproduce a crash with ``python tests/fuzz/fuzz_labels.py crash-<sha>`` or ``--r
 
 from __future__ import annotations
 
-import os
 import sys
-import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,13 +35,14 @@ _harness.plain_python_modes("labels")  # --write-seeds / --replay: exit before a
 
 import atheris  # noqa: E402
 
+_harness.load_kernels()  # uninstrumented: numba cannot compile atheris' bytecode
 # The fuzz package is instrumented too: its branches (which payload kind, which check failed)
 # are coverage features, so the corpus keeps an input of every kind (labels.py alone is small).
 with atheris.instrument_imports(include=["vidquant", "fuzz"]):
     import vidquant.codec.labels  # noqa: E402, F401
     from fuzz import targets  # noqa: E402
 
-MEMORY = os.environ.get("VIDQUANT_FUZZ_MEMORY", "1") != "0"
+MEMORY = _harness.MEMORY
 
 
 def TestOneInput(data: bytes) -> None:  # noqa: N802 - atheris' name
@@ -51,14 +50,7 @@ def TestOneInput(data: bytes) -> None:  # noqa: N802 - atheris' name
 
 
 def main() -> None:
-    args = _harness.prepare_args(sys.argv, "labels")
-    if MEMORY:
-        # Trace for the whole run: starting and stopping tracemalloc for every input leaks
-        # about 250 bytes a time in CPython 3.11 (RSS would reach -rss_limit_mb in an hour).
-        # The checks then measure from a baseline (fuzz.bounds.Tracer).
-        tracemalloc.start()
-    atheris.Setup(args, TestOneInput)
-    atheris.Fuzz()
+    _harness.fuzz("labels", TestOneInput)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ CI_EXAMPLES = {
     "crafted": 1200,
     "random": 500,
     "labels": 2000,
+    "blocks": 600,
     "repeated": 12,
 }
 

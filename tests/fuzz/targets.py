@@ -47,8 +47,10 @@ from fuzz.bounds import (
     container_memory_bound,
     labels_memory_bound,
 )
-from fuzz.inputs import decode_label_input
+from fuzz.inputs import decode_block_input, decode_label_input
+from fuzz.kernels import warm_up
 from vidquant.codec import format as fmt
+from vidquant.codec.blocklabels import BlockLabelDecoder, BlockLabelEncoder
 from vidquant.codec.labels import LabelDecoder
 from vidquant.codec.records import AudioPacket, Header
 from vidquant.decoder import VqDecoder
@@ -320,6 +322,7 @@ def _check_salvage_report(dec: VqDecoder, what: str) -> None:
 
 def check_container(data: bytes, *, memory: bool = True) -> ContainerOutcome:
     """Run the container property on ``data``; see the module docstring."""
+    warm_up()
     out = ContainerOutcome()
     with quiet_vidquant_logs(), Tracer(memory) as tracer:
         _decode(bytes(data), out, tracer)
@@ -357,15 +360,31 @@ def check_labels(
     previous: np.ndarray | None,
     *,
     memory: bool = True,
+    coder: int = fmt.LABEL_CODER_ZSTD,
 ) -> LabelsOutcome:
-    """``LabelDecoder(width, height, k).decode(mode, payload, previous)``: a FormatError or a
+    """``decoder.decode(mode, payload, previous)`` of label coder ``coder``: a FormatError or a
     (height, width) uint8 map with every label < k, within
-    :func:`~fuzz.bounds.labels_memory_bound`."""
+    :func:`~fuzz.bounds.labels_memory_bound`.
+
+    Label coder 2 carries state from map to map, so its decoder first decodes ``previous`` from
+    a valid INTRA code (checked to come back exact); then the fuzzed payload follows it.
+    """
+    warm_up()
     out = LabelsOutcome()
     if previous is not None:
         previous = np.ascontiguousarray(previous, dtype=np.uint8).reshape(height, width)
+    if coder == fmt.LABEL_CODER_ZSTD:
+        decoder = LabelDecoder(width, height, k)
+    else:
+        decoder = BlockLabelDecoder(width, height, k)
+        if previous is not None:
+            intra = BlockLabelEncoder(width, height, k).encode(previous, None)
+            back = decoder.decode(intra.mode, intra.payload, None)
+            if not np.array_equal(back, previous):
+                _fail(f"a valid {width}x{height} k={k} INTRA code did not decode exactly")
+            previous = back
+    if previous is not None:
         previous.flags.writeable = False  # the decoder must not write into the previous map
-    decoder = LabelDecoder(width, height, k)
     with Tracer(memory) as tracer:
         try:
             labels = decoder.decode(mode, payload, previous, offset=123)
@@ -383,7 +402,7 @@ def check_labels(
             _fail(f"decode returned label {int(labels.max())}, k={k}")
         out.labels = labels
     if memory:
-        out.peak, out.bound = tracer.peak, labels_memory_bound(payload, width, height)
+        out.peak, out.bound = tracer.peak, labels_memory_bound(payload, width, height, coder)
         if out.peak > out.bound:
             _fail(
                 f"decoding a {len(payload)}-byte payload for {width}x{height} allocated "
@@ -398,3 +417,12 @@ def check_label_input(data: bytes, *, memory: bool = True) -> LabelsOutcome:
     return check_labels(
         case.width, case.height, case.k, case.mode, case.payload, case.previous, memory=memory
     )
+
+
+def check_block_input(data: bytes, *, memory: bool = True) -> LabelsOutcome:
+    """:func:`check_labels` of label coder 2 on fuzzer bytes (see :func:`decode_block_input`)."""
+    case = decode_block_input(data)
+    return check_labels(
+        case.width, case.height, case.k, case.mode, case.payload, case.previous,
+        memory=memory, coder=fmt.LABEL_CODER_BLOCKS,
+    )  # fmt: skip

@@ -33,7 +33,7 @@ from vidquant.frames import PaletteFrame
 from vidquant.io.image import Picture, indexed_png, read_picture, write_bytes
 from vidquant.metrics import psnr
 from vidquant.palette import METHODS, fit_palette
-from vidquant.settings import EncodeSettings, check_k
+from vidquant.settings import check_k
 
 __all__ = [
     "METHODS",
@@ -236,7 +236,7 @@ def write_still_vq(
     frame = PaletteFrame(0, 0, 1000, time_base, result.labels, palette, True)
     keyframe = QuantizedFrame(frame, np.arange(k, dtype=np.uint8), palette, None, False)
     with atomic_path(dst) as tmp, open(tmp, "wb") as f:
-        coder = FrameCoder(ContainerWriter(f, header), zstd_level=EncodeSettings().zstd_level)
+        coder = FrameCoder(ContainerWriter(f, header))
         coder.code(keyframe)
         coder.flush()
         size = f.tell()

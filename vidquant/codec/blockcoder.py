@@ -193,7 +193,8 @@ def decode_frame(
     """Decode one label map into ``cur`` (uint8, height x width); 0, or an ``ERR_*`` code.
 
     ``probs`` and ``vec`` are the state carried from the previous frame, updated in place.
-    Work is bounded by the frame size whatever ``data`` holds.
+    Work is bounded by the frame size whatever ``data`` holds, and a payload that runs out ends
+    at the block where the coder first reads past it.
     """
     height, width = cur.shape
     nbx = (width + BLOCK - 1) // BLOCK
@@ -210,6 +211,8 @@ def decode_frame(
         y0 = by * BLOCK
         bh = min(BLOCK, height - y0)
         for bx in range(nbx):
+            if st[rc.DEC_POS] > data.size:  # a valid code never reads past its end: stop early
+                return ERR_LENGTH
             x0 = bx * BLOCK
             bw = min(BLOCK, width - x0)
             mctx = mode_context(modes, bx, by)

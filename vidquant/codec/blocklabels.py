@@ -29,7 +29,7 @@ class BlockLabelEncoder:
     def __init__(self, width: int, height: int, k: int) -> None:
         self.width, self.height, self.k = width, height, k
         self._costs = rc.cost_table()
-        self._out = np.empty(fmt.max_block_labels(width, height), np.uint8)
+        self._out = np.empty(fmt.max_labels(width, height, fmt.LABEL_CODER_BLOCKS), np.uint8)
         self._probs = rc.new_contexts(bc.CONTEXTS)
         self._vec = bc.new_vectors()
         self._prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -92,7 +92,7 @@ class BlockLabelDecoder:
             The mode is unknown, a predicted map has no previous frame, or the payload is not a
             valid code for one map (``offset`` is reported with the error).
         """
-        if mode not in fmt.BLOCK_LABEL_MODES:
+        if mode not in fmt.LABEL_MODES[fmt.LABEL_CODER_BLOCKS]:
             raise FormatError(f"unknown label mode {mode}", offset=offset)
         if mode == fmt.LABELS_REPEAT:
             return repeat_labels(payload, previous, offset)

@@ -84,7 +84,11 @@ class ContainerWriter:
         self._end_pts = 0
         self._last_pts: int | None = None
         self.sizes = RecordSizes()
-        self._write(fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR))
+        if header.label_coder == fmt.LABEL_CODER_ZSTD:  # 1.x, which tests still make
+            version = (1, fmt.VERSION_1_MINOR)
+        else:
+            version = (fmt.VERSION_MAJOR, fmt.VERSION_MINOR)
+        self._write(fmt.PREAMBLE.pack(fmt.MAGIC, *version))
         self._write(pack_record(fmt.TAG_HEADER, pack_header(header)))
         if audio is not None:
             self._write(pack_record(fmt.TAG_AUDIO_HEADER, pack_audio_header(audio)))
@@ -186,20 +190,21 @@ class ContainerReader:
             raise FormatError(
                 f"not a vidquant file: magic is {magic!r}, expected {fmt.MAGIC!r}", offset=0
             )
-        if major != fmt.VERSION_MAJOR:
+        if major not in fmt.READ_MAJORS:
             raise VersionError(
                 f"file format version {major}.{minor} is not supported by this reader "
-                f"(reads {fmt.VERSION_MAJOR}.x)",
+                f"(reads {' and '.join(f'{m}.x' for m in fmt.READ_MAJORS)})",
                 offset=8,
             )
-        if minor > fmt.VERSION_MINOR:
+        known_minor = fmt.VERSION_1_MINOR if major == 1 else fmt.VERSION_MINOR
+        if minor > known_minor:
             log.warning(
                 "file format version %d.%d is newer than this reader's %d.%d; "
                 "reading the records it knows",
                 major,
                 minor,
-                fmt.VERSION_MAJOR,
-                fmt.VERSION_MINOR,
+                major,
+                known_minor,
             )
         self.version = (major, minor)
         tag, payload, offset = self._read_record(fmt.PREAMBLE.size, fmt.MAX_META + fmt.HEADER.size)
@@ -207,9 +212,9 @@ class ContainerReader:
             raise FormatError(
                 f"first record is {tag!r}, expected {fmt.TAG_HEADER!r}", offset=offset
             )
-        self.header = unpack_header(payload, offset + fmt.RECORD_HEAD.size)
+        self.header = unpack_header(payload, offset + fmt.RECORD_HEAD.size, major)
         h = self.header
-        self._max_payload = fmt.max_payload(h.width, h.height, h.k)
+        self._max_payload = fmt.max_payload(h.width, h.height, h.k, h.label_coder)
         self.first_frame_offset = self._f.tell()
         self.audio: AudioHeader | None = None
         if self.first_frame_offset + fmt.RECORD_HEAD.size <= self.file_size:

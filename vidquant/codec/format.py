@@ -22,8 +22,10 @@ MAGIC = b"\x89VQUANT\n"  # 0x89 catches 7-bit transfers, "\n" catches newline co
 # may have changed) and reads a file with a newer minor version after a warning. A minor version
 # may only add ancillary records (lower-case tags) that older readers skip; anything else that
 # changes the bytes of an existing record needs a new major version.
-VERSION_MAJOR = 1
-VERSION_MINOR = 1  # 1.1 added the ancillary audio records (ahdr, apkt)
+VERSION_MAJOR = 2  # 2.0: label coder 2 (blocks, copies, contexts, a range coder), alpha index
+VERSION_MINOR = 0
+READ_MAJORS = (1, 2)  # 1.x files (label coder 1, Zstandard) still decode
+VERSION_1_MINOR = 1  # the last 1.x: 1.1 added the ancillary audio records (ahdr, apkt)
 
 PREAMBLE = struct.Struct(
     "<8s"  # magic, MAGIC
@@ -47,7 +49,7 @@ TAG_TRAILER = b"TAIL"
 TAG_AUDIO_HEADER = b"ahdr"  # ancillary (1.1): the audio stream's codec parameters
 TAG_AUDIO_PACKET = b"apkt"  # ancillary (1.1): one compressed audio packet
 
-HEADER = struct.Struct(
+_HEADER_FIELDS = (
     "<I"  # width, pixels, 1..MAX_WIDTH
     "I"  # height, pixels, 1..MAX_HEIGHT
     "I"  # frame rate numerator (nominal rate; timestamps are authoritative)
@@ -58,24 +60,20 @@ HEADER = struct.Struct(
     "B"  # label coder id, LABEL_CODER_*
     "B"  # palette coder id, PALETTE_CODER_*
 )
+HEADER_V1 = struct.Struct(_HEADER_FIELDS)  # 1.x
+HEADER = struct.Struct(
+    _HEADER_FIELDS
+    + "H"  # 2.0: alpha index: the palette index shown transparent, < k; NO_ALPHA: none
+)
+NO_ALPHA = 0xFFFF
 # The HEAD payload continues after HEADER with a UTF-8 JSON object of descriptive facts (source
 # codec, pixel format and size, encoder settings) of at most MAX_META bytes; decoding must not
 # need it.
 MAX_META = 64 * 1024
 
-LABEL_CODER_ZSTD = 1  # label maps (intra or temporal residual) compressed with Zstandard
-# Label coder 2 (codec/blocklabels.py: blocks, copies, context-modelled pixels, a range coder) is
-# in development (issue 13): files do not carry it yet, and readers refuse it. It will come with
-# format 2.0, where its modes are INTRA (no reference, fresh contexts), REPEAT and BLOCKS.
-LABEL_CODER_BLOCKS = 2
-LABELS_BLOCKS = 4  # label coder 2 only: blocks that may refer to the previous frame
-BLOCK_LABEL_MODES = (0, 2, LABELS_BLOCKS)  # INTRA, REPEAT, BLOCKS
-
-
-def max_block_labels(width: int, height: int) -> int:
-    """Largest label payload of label coder 2: its writer keeps a frame within 16 bits per pixel
-    (its worst maps, noise at k = 256, take about 8.3)."""
-    return 2 * width * height + 4096
+LABEL_CODER_ZSTD = 1  # 1.x only: label maps (intra or temporal residual) compressed with Zstandard
+LABEL_CODER_BLOCKS = 2  # 2.x only: blocks, copies and context-modelled pixels, range coded (§7)
+LABEL_CODER_OF_MAJOR = {1: LABEL_CODER_ZSTD, 2: LABEL_CODER_BLOCKS}
 
 
 PALETTE_CODER_RAW = 0  # palette entries as raw 8-bit R, G, B
@@ -92,13 +90,18 @@ FRAME = struct.Struct(
 PALETTE_ENTRY = struct.Struct("<3B")  # R, G, B
 PALETTE_DELTA = struct.Struct("<4B")  # palette index (< k), R, G, B
 
-LABELS_INTRA = 0  # payload: zstd(labels), labels as height*width bytes, row-major
-LABELS_DELTA = 1  # payload: zstd((labels - previous labels) mod 256), previous = last decoded frame
+# Label modes. Coder 1: INTRA, DELTA, REPEAT, COPY; coder 2: INTRA, REPEAT, BLOCKS.
+LABELS_INTRA = 0  # 1: zstd(labels), row-major bytes; 2: blocks without a reference, fresh contexts
+LABELS_DELTA = 1  # 1: zstd((labels - previous labels) mod 256), previous = last decoded frame
 LABELS_REPEAT = 2  # payload empty: labels equal the previous frame's
 # COPY has no symbol for label 255: the writer uses it when every label of the frame is < 255
 # (DELTA otherwise); a reader accepts it with any k, refusing a symbol above k.
-LABELS_COPY = 3  # payload: zstd(symbols): 0 = previous label, s > 0 = label s - 1
-LABEL_MODES = (LABELS_INTRA, LABELS_DELTA, LABELS_REPEAT, LABELS_COPY)
+LABELS_COPY = 3  # 1: zstd(symbols): 0 = previous label, s > 0 = label s - 1
+LABELS_BLOCKS = 4  # 2: blocks that may refer to the previous frame, carried contexts
+LABEL_MODES = {
+    LABEL_CODER_ZSTD: (LABELS_INTRA, LABELS_DELTA, LABELS_REPEAT, LABELS_COPY),
+    LABEL_CODER_BLOCKS: (LABELS_INTRA, LABELS_REPEAT, LABELS_BLOCKS),
+}
 
 # ahdr comes right after HEAD (at most one). Its payload is AUDIO_HEADER, then the codec name
 # (ASCII, FFmpeg's name, e.g. "aac", "opus"), then the channel layout name (ASCII, e.g.
@@ -147,10 +150,19 @@ MAX_HEIGHT = 4320
 MAX_INDEX_ENTRIES = 10_000_000
 
 
-def max_payload(width: int, height: int, k: int) -> int:
-    """Largest payload length a reader accepts for a file of this size (zstd never grows data
-    by more than a small margin, so a longer length is corruption, not content)."""
-    return FRAME.size + k * PALETTE_DELTA.size + width * height + width * height // 64 + 4096
+def max_labels(width: int, height: int, label_coder: int) -> int:
+    """Largest label payload of one frame: zstd never grows data by more than a small margin;
+    label coder 2's writer keeps a frame within 16 bits per pixel (its worst maps, noise at
+    k = 256, take about 8.3)."""
+    if label_coder == LABEL_CODER_ZSTD:
+        return width * height + width * height // 64 + 4096
+    return 2 * width * height + 4096
+
+
+def max_payload(width: int, height: int, k: int, label_coder: int = LABEL_CODER_BLOCKS) -> int:
+    """Largest frame record payload a reader accepts for a file of this size (a longer length is
+    corruption, not content)."""
+    return FRAME.size + k * PALETTE_DELTA.size + max_labels(width, height, label_coder)
 
 
 def payload_limit(tag: bytes, frame_limit: int) -> int:

@@ -174,7 +174,7 @@ class LabelDecoder:
             residual has no previous frame, or a label is not below k. ``offset`` is
             reported with the error.
         """
-        if mode not in fmt.LABEL_MODES:
+        if mode not in fmt.LABEL_MODES[fmt.LABEL_CODER_ZSTD]:
             raise FormatError(f"unknown label mode {mode}", offset=offset)
         if mode == fmt.LABELS_REPEAT:
             return repeat_labels(payload, previous, offset)

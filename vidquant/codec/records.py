@@ -35,8 +35,12 @@ class Header:
         Seconds per timestamp unit.
     k
         Palette size; every label is < k.
+    label_coder
+        ``format.LABEL_CODER_*``: 1 in 1.x files, 2 in 2.x files.
     meta
         Descriptive facts (source, settings); not needed to decode.
+    alpha_index
+        The palette index whose pixels are transparent, or None (2.x files; 1.x has none).
     """
 
     width: int
@@ -44,9 +48,10 @@ class Header:
     fps: Fraction
     time_base: Fraction
     k: int
-    label_coder: int = fmt.LABEL_CODER_ZSTD
+    label_coder: int = fmt.LABEL_CODER_BLOCKS
     palette_coder: int = fmt.PALETTE_CODER_RAW
     meta: dict = field(default_factory=dict)
+    alpha_index: int | None = None  # the palette index shown transparent (2.x; none in 1.x)
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,7 +227,7 @@ def pack_header(header: Header) -> bytes:
     )
     if len(meta) > fmt.MAX_META:
         raise ValueError(f"header metadata is {len(meta)} bytes, limit {fmt.MAX_META}")
-    fixed = fmt.HEADER.pack(
+    fields = (
         header.width,
         header.height,
         header.fps.numerator,
@@ -233,17 +238,25 @@ def pack_header(header: Header) -> bytes:
         header.label_coder,
         header.palette_coder,
     )
-    return fixed + meta
+    if header.label_coder == fmt.LABEL_CODER_ZSTD:  # a 1.x header (tests make such files)
+        return fmt.HEADER_V1.pack(*fields) + meta
+    alpha = fmt.NO_ALPHA if header.alpha_index is None else header.alpha_index
+    return fmt.HEADER.pack(*fields, alpha) + meta
 
 
-def unpack_header(payload: bytes, offset: int) -> Header:
-    """Parse and check a HEAD payload; ``offset`` is where the payload starts in the file."""
-    if len(payload) < fmt.HEADER.size:
+def unpack_header(payload: bytes, offset: int, major: int = fmt.VERSION_MAJOR) -> Header:
+    """Parse and check a HEAD payload of a file of version ``major``.x; ``offset`` is where the
+    payload starts in the file."""
+    layout = fmt.HEADER_V1 if major == 1 else fmt.HEADER
+    if len(payload) < layout.size:
         raise FormatError(
-            f"HEAD record is {len(payload)} bytes, expected at least {fmt.HEADER.size}",
+            f"HEAD record is {len(payload)} bytes, expected at least {layout.size}",
             offset=offset,
         )
-    w, h, fps_n, fps_d, tb_n, tb_d, k, label_coder, palette_coder = fmt.HEADER.unpack_from(payload)
+    fields = layout.unpack_from(payload)
+    w, h, fps_n, fps_d, tb_n, tb_d, k, label_coder, palette_coder = fields[:9]
+    alpha = fields[9] if major != 1 else fmt.NO_ALPHA
+    coder = fmt.LABEL_CODER_OF_MAJOR[major]
     checks = (
         ("width", w, 1, fmt.MAX_WIDTH),
         ("height", h, 1, fmt.MAX_HEIGHT),
@@ -252,13 +265,17 @@ def unpack_header(payload: bytes, offset: int) -> Header:
         ("time base numerator", tb_n, 1, 2**32 - 1),
         ("time base denominator", tb_d, 1, 2**32 - 1),
         ("k", k, fmt.K_MIN, fmt.K_MAX),
-        ("label coder", label_coder, fmt.LABEL_CODER_ZSTD, fmt.LABEL_CODER_ZSTD),
+        ("label coder", label_coder, coder, coder),
         ("palette coder", palette_coder, fmt.PALETTE_CODER_RAW, fmt.PALETTE_CODER_RAW),
     )
     for name, value, lo, hi in checks:
         if not lo <= value <= hi:
             raise FormatError(f"HEAD {name} must be {lo}..{hi}, got {value}", offset=offset)
-    meta_bytes = payload[fmt.HEADER.size :]
+    if alpha != fmt.NO_ALPHA and alpha >= k:
+        raise FormatError(
+            f"HEAD alpha index must be below k={k} or {fmt.NO_ALPHA}, got {alpha}", offset=offset
+        )
+    meta_bytes = payload[layout.size :]
     meta: dict = {}
     if meta_bytes:
         try:
@@ -277,6 +294,7 @@ def unpack_header(payload: bytes, offset: int) -> Header:
         label_coder=label_coder,
         palette_coder=palette_coder,
         meta=meta,
+        alpha_index=None if alpha == fmt.NO_ALPHA else alpha,
     )
 
 
@@ -306,7 +324,7 @@ def unpack_frame(tag: bytes, payload: memoryview, offset: int, header: Header) -
     pts, duration, mode, n = fmt.FRAME.unpack_from(payload)
     if duration <= 0:
         raise FormatError(f"{name} duration must be > 0, got {duration}", offset=offset)
-    if mode not in fmt.LABEL_MODES:
+    if mode not in fmt.LABEL_MODES[header.label_coder]:
         raise FormatError(f"{name} label mode {mode} is unknown", offset=offset)
     if keyframe and mode != fmt.LABELS_INTRA:
         raise FormatError(f"KFRM label mode must be {fmt.LABELS_INTRA}, got {mode}", offset=offset)
