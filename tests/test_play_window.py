@@ -168,7 +168,7 @@ def require_x_tools() -> None:
 
 def test_real_window_shows_the_decoded_frames(vq_clip: tuple[Path, Path]) -> None:
     require_x_tools()
-    from xvfb import Keyboard, wait_for_image, xvfb
+    from xvfb import Keyboard, screen_report, wait_for_image, xvfb
 
     _, vq = vq_clip
     frames = decoded_frames(vq)
@@ -178,7 +178,9 @@ def test_real_window_shows_the_decoded_frames(vq_clip: tuple[Path, Path]) -> Non
         try:
             player.wait_for("paused at frame 3")
             match = wait_for_image(x_display, frames[3])
-            assert match.max_diff == 0, f"frame 3 on screen differs by up to {match.max_diff}"
+            if match.max_diff:
+                pytest.fail(f"frame 3 on screen differs by up to {match.max_diff}; "
+                            f"{screen_report(x_display)}; the player said: {''.join(player.log)}")  # fmt: skip
             player.focus(keyboard, match.x + 5, match.y + 5)
 
             keyboard.press("Right")
@@ -208,7 +210,7 @@ def test_real_window_shows_the_decoded_frames(vq_clip: tuple[Path, Path]) -> Non
 
 def test_real_window_side_by_side(vq_clip: tuple[Path, Path]) -> None:
     require_x_tools()
-    from xvfb import Keyboard, wait_for_image, xvfb
+    from xvfb import Keyboard, screen_report, wait_for_image, xvfb
 
     clip, vq = vq_clip
     frames = decoded_frames(vq)
@@ -221,7 +223,9 @@ def test_real_window_side_by_side(vq_clip: tuple[Path, Path]) -> None:
             player.wait_for("paused at frame 5")
             right = wait_for_image(x_display, frames[5])
             left = wait_for_image(x_display, originals[5])
-            assert right.max_diff == 0 and left.max_diff == 0, (left, right)
+            if right.max_diff or left.max_diff:
+                pytest.fail(f"not on screen: {left}, {right}; {screen_report(x_display)}; "
+                            f"the player said: {''.join(player.log)}")  # fmt: skip
             assert (right.x - left.x, right.y) == (320 + 4, left.y), "side by side, original left"
             player.focus(keyboard, left.x + 5, left.y + 5)
             keyboard.press("q")

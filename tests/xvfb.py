@@ -180,3 +180,59 @@ class Keyboard:
     def close(self) -> None:
         """Close the connection."""
         self._x11.XCloseDisplay(self._display)
+
+
+class _WindowAttributes(ctypes.Structure):
+    # XWindowAttributes (X11/Xlib.h)
+    _fields_ = [
+        ("x", ctypes.c_int), ("y", ctypes.c_int), ("width", ctypes.c_int),
+        ("height", ctypes.c_int), ("border_width", ctypes.c_int), ("depth", ctypes.c_int),
+        ("visual", ctypes.c_void_p), ("root", ctypes.c_ulong), ("class_", ctypes.c_int),
+        ("bit_gravity", ctypes.c_int), ("win_gravity", ctypes.c_int),
+        ("backing_store", ctypes.c_int), ("backing_planes", ctypes.c_ulong),
+        ("backing_pixel", ctypes.c_ulong), ("save_under", ctypes.c_int),
+        ("colormap", ctypes.c_ulong), ("map_installed", ctypes.c_int),
+        ("map_state", ctypes.c_int), ("all_event_masks", ctypes.c_long),
+        ("your_event_mask", ctypes.c_long), ("do_not_propagate_mask", ctypes.c_long),
+        ("override_redirect", ctypes.c_int), ("screen", ctypes.c_void_p),
+    ]  # fmt: skip
+
+
+_MAP_STATES = {0: "unmapped", 1: "unviewable", 2: "viewable"}
+
+
+def screen_report(display: str) -> str:
+    """What is on the screen, for a failure message: the share of black pixels and the top-level
+    windows (mapped or not, where, how big), as the X server sees them."""
+    screen = grab(display)
+    black = float((screen.max(axis=2) == 0).mean())
+    x11 = ctypes.CDLL("libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype = ctypes.c_ulong
+    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x11.XQueryTree.argtypes = [ctypes.c_void_p, ctypes.c_ulong] + [ctypes.c_void_p] * 4
+    x11.XGetWindowAttributes.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p]
+    x11.XFree.argtypes = [ctypes.c_void_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    dpy = x11.XOpenDisplay(display.encode())
+    if not dpy:
+        return f"screen {black:.0%} black; cannot open {display} to list windows"
+    try:
+        root, parent = ctypes.c_ulong(), ctypes.c_ulong()
+        children = ctypes.POINTER(ctypes.c_ulong)()
+        count = ctypes.c_uint()
+        x11.XQueryTree(dpy, x11.XDefaultRootWindow(dpy), ctypes.byref(root), ctypes.byref(parent),
+                       ctypes.byref(children), ctypes.byref(count))  # fmt: skip
+        windows = []
+        for i in range(count.value):
+            attrs = _WindowAttributes()
+            if x11.XGetWindowAttributes(dpy, children[i], ctypes.byref(attrs)):
+                state = _MAP_STATES.get(attrs.map_state, str(attrs.map_state))
+                windows.append(f"{children[i]:#x} {state} {attrs.width}x{attrs.height}"
+                               f"+{attrs.x}+{attrs.y}")  # fmt: skip
+        if children:
+            x11.XFree(children)
+    finally:
+        x11.XCloseDisplay(dpy)
+    return f"screen {black:.0%} black; windows: {'; '.join(windows) or 'none'}"
