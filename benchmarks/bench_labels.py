@@ -1,6 +1,17 @@
 """Benchmark lossless coders on vidquant's label maps: does the label coder earn its place?
 
-vidquant codes each label map (uint8 palette indices) with Zstandard: ``zstd(labels)`` (INTRA)
+- ``vidquant 2.0 label coder 2``: format 2.0's coder (8x8 blocks: skip, inter, intra copy, coded
+  pixels with ranked candidates; one adaptive binary range coder; FORMAT.md §6-7),
+  ``BlockLabelEncoder.encode`` / ``BlockLabelDecoder.decode``, state carried from map to map
+  and reset at keyframes;
+- ``FFV1 (gray, intra)`` (PyAV, level 3, every map a keyframe), ``WebP lossless (per map)`` and
+  ``JPEG XL lossless (per map)`` (PyPI ``imagecodecs``, ``pip install imagecodecs``; rows left out
+  without it): each map on its own as a grey image (WebP: grey in RGB), decoded back and
+  compared (``--skip stills`` leaves the three out);
+
+and the rows below, which measure format 1.x's scheme ("current" in the ratio columns means
+this 1.x coder). vidquant 1.x coded each label map (uint8 palette indices) with Zstandard:
+``zstd(labels)`` (INTRA)
 on keyframes, and between them ``zstd`` of COPY symbols (0 where a pixel kept its previous label,
 label + 1 where it changed), or the intra map when that is smaller; an unchanged map is REPEAT,
 with no bytes (see ``vidquant/codec/labels.py``). This script takes the label maps of ``.vq``
@@ -38,7 +49,7 @@ Columns of the table (one row per clip and coder):
 
 - ``bytes``: the label maps' total bytes for the clip (estimate rows: bits / 8);
 - ``bpp``: bits per pixel, bytes x 8 / (width x height x frames);
-- ``vs current``: bytes / the current coder's bytes (below 1 is smaller);
+- ``vs 1.x``: bytes / the 1.x zstd-6 coder's bytes (below 1 is smaller);
 - ``enc ms/f``, ``dec ms/f``: wall time per frame of the clip, averaged over all its frames.
   Encode: the coder's call alone (the current coder's ``encode`` includes building its symbols;
   the other byte coders get the stream ready-made); x264: building the frames plus ``encode``,
@@ -78,21 +89,24 @@ import make_corpus  # noqa: E402
 from benchkit import OUT  # noqa: E402
 from benchkit import label_coders as coders  # noqa: E402
 from vidquant.codec import format as fmt  # noqa: E402
+from vidquant.codec.blocklabels import BlockLabelDecoder, BlockLabelEncoder  # noqa: E402
 from vidquant.codec.labels import LabelDecoder, LabelEncoder  # noqa: E402
 from vidquant.decoder import open_vq  # noqa: E402
 
 RUNS = OUT / "label_runs"
 DEFAULT_SECONDS = 3.0
-CURRENT = "vidquant zstd-6 (current)"
+CURRENT = "vidquant 1.x zstd-6"
+BLOCKS = "vidquant 2.0 label coder 2"
 X264 = "x264 lossless"
 CTX_FRAME = "ctx model est. (frame-adaptive)"
 CTX_PIXEL = "ctx model est. (pixel-adaptive)"
-SKIPPABLE = ("zstd-19", "lzma-6", "lzma-9e", "brotli-11", "x264", "ctx")
+SKIPPABLE = ("zstd-19", "lzma-6", "lzma-9e", "brotli-11", "x264", "ctx", "stills")
 MODE_NAMES = {
     fmt.LABELS_INTRA: "INTRA",
     fmt.LABELS_COPY: "COPY",
     fmt.LABELS_DELTA: "DELTA",
     fmt.LABELS_REPEAT: "REPEAT",
+    fmt.LABELS_BLOCKS: "BLOCKS",
 }
 
 
@@ -153,6 +167,14 @@ def bench_file(path: Path, skip: set[str]) -> ClipResult:
     ctx_est = None if "ctx" in skip else coders.ContextEstimate(res.k)
     encoder, decoder = LabelEncoder(), LabelDecoder(res.width, res.height, res.k)
     cur = tallies[CURRENT]
+    tallies[BLOCKS] = blk = Tally(BLOCKS)
+    block_enc = BlockLabelEncoder(res.width, res.height, res.k)
+    block_dec = BlockLabelDecoder(res.width, res.height, res.k)
+    block_enc.encode(np.zeros(shape, np.uint8), None)  # compile (or load) the kernels untimed
+    stills = None if "stills" in skip else coders.StillCoders(res.width, res.height)
+    for name in stills.names if stills else ():
+        tallies[name] = Tally(name)
+    block_prev: np.ndarray | None = None
     ctx_s = 0.0
 
     previous: np.ndarray | None = None
@@ -172,10 +194,27 @@ def bench_file(path: Path, skip: set[str]) -> ClipResult:
             cur.enc_s += t1 - t0
             cur.dec_s += t2 - t1
             cur.mismatches += not np.array_equal(back, labels)
-            name = MODE_NAMES[coded.mode]
+
+            t0 = time.perf_counter()
+            bcoded = block_enc.encode(labels, prev)
+            t1 = time.perf_counter()
+            block_prev = block_dec.decode(
+                bcoded.mode, bcoded.payload, None if prev is None else block_prev
+            )
+            t2 = time.perf_counter()
+            blk.bytes += len(bcoded.payload)
+            blk.enc_s += t1 - t0
+            blk.dec_s += t2 - t1
+            blk.mismatches += not np.array_equal(block_prev, labels)
+            name = MODE_NAMES[bcoded.mode]
             res.modes[name] = res.modes.get(name, 0) + 1
-            if res.frames <= len(stored) and stored[res.frames - 1] != coded.mode:
+            if res.frames <= len(stored) and stored[res.frames - 1] != bcoded.mode:
                 res.mode_disagreements += 1
+            if stills is not None:
+                for name, (n, te, td, exact) in stills.code(labels).items():
+                    t = tallies[name]
+                    t.bytes, t.enc_s, t.dec_s = t.bytes + n, t.enc_s + te, t.dec_s + td
+                    t.mismatches += not exact
 
             stream = coders.symbol_stream(coded.mode, labels, prev)
             for c in byte_coders:
@@ -225,7 +264,8 @@ def bench_file(path: Path, skip: set[str]) -> ClipResult:
         for name, seq in ((CTX_FRAME, False), (CTX_PIXEL, True)):
             tallies[name] = Tally(name, bytes=ctx_est.bits[seq] / 8, timed=False, estimate=True)
         print(f"  {res.name}: context estimate computed in {ctx_s:.1f} s", file=sys.stderr)
-    order = [CURRENT, "zstd-19", "lzma-6", "lzma-9e", "brotli-11", X264, CTX_FRAME, CTX_PIXEL]
+    order = [BLOCKS, CURRENT, "zstd-19", "lzma-6", "lzma-9e", "brotli-11", X264]
+    order += [*(stills.names if stills else ()), CTX_FRAME, CTX_PIXEL]
     res.tallies = {n: tallies[n] for n in order if n in tallies}
     return res
 
@@ -251,15 +291,15 @@ def corpus_files(kinds: list[str], size: tuple[int, int], seconds: float, k: int
 def report(results: list[ClipResult]) -> str:
     """Markdown: the clips, the main table, a summary of ratios, and notes."""
     lines = [
-        "Clips (modes: the current coder's choice per frame; stored: label payload bytes in the"
-        " file):",
+        "Clips (modes: label coder 2's choice per frame; stored: label payload bytes in the"
+        " file; re-encode: label coder 2's bytes now, against them):",
         "",
         "| clip | size | k | frames | keyframes | modes | stored bytes | re-encode |",
         "|---|---|---|---:|---:|---|---:|---|",
     ]
     for r in results:
         modes = ", ".join(f"{m} {n}" for m, n in sorted(r.modes.items()))
-        cur = int(r.tallies[CURRENT].bytes)
+        cur = int(r.tallies[BLOCKS].bytes)
         same = "same bytes" if cur == r.stored_bytes else f"{cur} bytes"
         if r.mode_disagreements:
             same += f", {r.mode_disagreements} modes differ"
@@ -269,7 +309,7 @@ def report(results: list[ClipResult]) -> str:
         )
     lines += [
         "",
-        "| clip | coder | bytes | bpp | vs current | enc ms/f | dec ms/f | lossless |",
+        "| clip | coder | bytes | bpp | vs 1.x | enc ms/f | dec ms/f | lossless |",
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
@@ -290,7 +330,7 @@ def report(results: list[ClipResult]) -> str:
     names = [n for n in results[0].tallies if not results[0].tallies[n].skipped]
     lines += [
         "",
-        "Bytes relative to the current coder (all clips: summed bytes over summed bytes):",
+        "Bytes relative to the 1.x zstd-6 coder (all clips: summed bytes over summed bytes):",
         "",
         "| coder | " + " | ".join(r.name for r in results) + " | all clips |",
         "|---|" + "---:|" * (len(results) + 1),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import specdecoder as spec
+
 from fuzz.inputs import synthetic_map
 from vidquant.codec import format as fmt
 from vidquant.codec.blocklabels import BlockLabelDecoder, BlockLabelEncoder

@@ -17,7 +17,11 @@ pytestmark = pytest.mark.fuzz
 
 FUZZ_DIR = Path(__file__).resolve().parent / "fuzz"
 
-HARNESSES = {"fuzz_container.py": "container", "fuzz_labels.py": "labels", "fuzz_blocks.py": "blocks"}
+HARNESSES = {
+    "fuzz_container.py": "container",
+    "fuzz_labels.py": "labels",
+    "fuzz_blocks.py": "blocks",
+}
 
 
 @pytest.fixture(scope="module")

@@ -179,8 +179,9 @@ def test_real_window_shows_the_decoded_frames(vq_clip: tuple[Path, Path]) -> Non
             player.wait_for("paused at frame 3")
             match = wait_for_image(x_display, frames[3])
             if match.max_diff:
+                said = "".join(player.log)
                 pytest.fail(f"frame 3 on screen differs by up to {match.max_diff}; "
-                            f"{screen_report(x_display)}; the player said: {''.join(player.log)}")  # fmt: skip
+                            f"{screen_report(x_display)}; the player said: {said}")  # fmt: skip
             player.focus(keyboard, match.x + 5, match.y + 5)
 
             keyboard.press("Right")

@@ -267,3 +267,73 @@ class X264Lossless:
                 if nal and nal[0] & 0x1F == 6:
                     total += len(nal.rstrip(b"\x00")) + 3
         return total
+
+
+class StillCoders:
+    """Each label map on its own as a lossless grey image: FFV1 (PyAV), WebP lossless and JPEG XL
+    lossless (PyPI imagecodecs, effort/level as given). Intra-only by construction: what a
+    still-image or intra video coder pays for the same maps. Each map is decoded back and
+    compared."""
+
+    def __init__(self, width: int, height: int) -> None:
+        import av
+
+        self.names = ["FFV1 (gray, intra)"]
+        self._av = av
+        ctx = av.CodecContext.create("ffv1", "w")
+        ctx.width, ctx.height, ctx.pix_fmt = width, height, "gray"
+        ctx.time_base = Fraction(1, 25)
+        ctx.options = {"level": "3", "slicecrc": "0", "g": "1"}
+        self._ffv1 = ctx
+        self._ffv1_dec = None  # made after the first encode, from the encoder's extradata
+        self._size = (width, height)
+        self._n = 0
+        try:
+            import imagecodecs
+        except ImportError:
+            imagecodecs = None
+        self._ic = imagecodecs
+        if imagecodecs is not None:
+            if imagecodecs.WEBP.available:
+                self.names.append("WebP lossless (per map)")
+            if imagecodecs.JPEGXL.available:
+                self.names.append("JPEG XL lossless (per map)")
+
+    def code(self, labels: np.ndarray) -> dict[str, tuple[int, float, float, bool]]:
+        """{name: (bytes, encode s, decode s, exact)} for one map."""
+        out = {}
+        t0 = time.perf_counter()
+        frame = self._av.VideoFrame.from_ndarray(labels, format="gray")
+        frame.pts = self._n
+        self._n += 1
+        packets = [bytes(p) for p in self._ffv1.encode(frame)]
+        t1 = time.perf_counter()
+        if self._ffv1_dec is None:
+            self._ffv1_dec = self._av.CodecContext.create("ffv1", "r")
+            self._ffv1_dec.extradata = self._ffv1.extradata
+            self._ffv1_dec.width, self._ffv1_dec.height = self._size
+        back = None
+        for data in packets:
+            for f in self._ffv1_dec.decode(self._av.Packet(data)):
+                back = f.to_ndarray()
+        t2 = time.perf_counter()
+        exact = back is not None and np.array_equal(back, labels)
+        out[self.names[0]] = (sum(map(len, packets)), t1 - t0, t2 - t1, exact)
+        ic = self._ic
+        for name, enc, dec in (
+            ("WebP lossless (per map)",
+             lambda a: ic.webp_encode(np.dstack([a, a, a]), lossless=True, level=100),
+             lambda b: ic.webp_decode(b)[:, :, 0]),
+            ("JPEG XL lossless (per map)",
+             lambda a: ic.jpegxl_encode(a, lossless=True, effort=7),
+             ic.jpegxl_decode if ic is not None else None),
+        ):  # fmt: skip
+            if name not in self.names:
+                continue
+            t0 = time.perf_counter()
+            data = enc(labels)
+            t1 = time.perf_counter()
+            back = dec(data)
+            t2 = time.perf_counter()
+            out[name] = (len(data), t1 - t0, t2 - t1, np.array_equal(back, labels))
+        return out

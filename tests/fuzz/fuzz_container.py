@@ -38,8 +38,8 @@ import atheris  # noqa: E402
 _harness.load_kernels()  # uninstrumented: numba cannot compile atheris' bytecode
 
 with atheris.instrument_imports(include=["vidquant"]):
-    import vidquant.codec.container  # noqa: E402, F401
     import vidquant.codec.blocklabels  # noqa: E402, F401
+    import vidquant.codec.container  # noqa: E402, F401
     import vidquant.codec.labels  # noqa: E402, F401
     import vidquant.decoder  # noqa: E402, F401
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from fuzz.payloads import PAYLOAD_KINDS, label_payload, zstd_raw_frame
 from vidquant.codec import format as fmt
-from vidquant.codec.container import ContainerWriter
 from vidquant.codec.blocklabels import BlockLabelEncoder
+from vidquant.codec.container import ContainerWriter
 from vidquant.codec.labels import LabelEncoder
 from vidquant.codec.records import (
     AudioHeader,
@@ -58,9 +58,9 @@ def _write_clip(
         else None
     )
     writer = ContainerWriter(buf, header, audio=audio_header)
-    labeller = (
-        LabelEncoder(level=3) if coder == fmt.LABEL_CODER_ZSTD else BlockLabelEncoder(width, height, k)
-    )
+    labeller: LabelEncoder | BlockLabelEncoder = LabelEncoder(level=3)
+    if coder == fmt.LABEL_CODER_BLOCKS:
+        labeller = BlockLabelEncoder(width, height, k)
     labels = rng.integers(0, k, (height, width), dtype=np.uint8)
     palette = rng.integers(0, 256, (k, 3), dtype=np.uint8)
     previous = None
