@@ -1,4 +1,4 @@
-"""Benchmark vidquant against GIF, animated WebP and libimagequant on the corpus (issue 4).
+"""Benchmark vidquant against GIF, animated WebP, libimagequant, x264 and SVT-AV1 on the corpus.
 
 For every corpus clip (``benchmarks/corpus/make_corpus.py``: camera, cartoon, screen, game) and
 every palette size k, it runs and times:
@@ -8,15 +8,24 @@ every palette size k, it runs and times:
 - FFmpeg's one-command GIF pipeline (palettegen ``stats_mode=full`` + paletteuse
   ``dither=none`` through ``split``), then ``gifsicle -O3`` on its output;
 - lossless animated WebP (libwebp through Pillow) of the GIF's frames;
-- libimagequant (PyPI ``imagequant``, dithering 0) on every frame on its own: quality only.
+- libimagequant (PyPI ``imagequant``, dithering 0) on every frame on its own: quality only;
+- x264 (preset medium; yuv444p as the issue asks, and yuv420p, the clips' own chroma: ffmpeg's
+  conversion to 4:4:4 caps x264's PSNR, see ``benchkit/references.py``) and SVT-AV1 (preset 8,
+  screen-content mode ``scm=1``, yuv420p: it encodes 4:2:0 only) through ``ffmpeg`` with
+  ``-fps_mode passthrough``, each at the integer CRF that a bisection (at most 7 encodes) finds
+  for the smallest file whose mean PSNR reaches vidquant's on the same clip at the same k
+  (``benchkit/video_refs.py``).
+
+WebP, libimagequant, x264 and SVT-AV1 run at the ``--refs-k`` ks (default 32);
+``--no-video-refs`` skips x264 and SVT-AV1, the slow part.
 
 Each encode and decode runs in its own process so that its peak memory is its own. Quality
 (PSNR, flicker) is measured against the source as ``VideoReader`` decodes it. It writes
 ``benchmarks/out/corpus_results.md``, ``corpus_results.json`` and ``rd.png`` and prints the
-table and the issue-4 target verdicts; nothing is asserted. See ``benchmarks/README.md``.
+table and the target verdicts; nothing is asserted. See ``benchmarks/README.md``.
 
 Usage: python benchmarks/bench_corpus.py [--k 16,32,64,128] [--quick] [--kind KIND ...]
-[--size WxH] [--seconds S] [--clip PATH ...]
+[--size WxH] [--seconds S] [--clip PATH ...] [--refs-k LIST] [--no-video-refs]
 """
 
 from __future__ import annotations
@@ -43,18 +52,28 @@ from benchkit.machine import machine  # noqa: E402
 from benchkit.procs import ToolRun, child_main, run_child  # noqa: E402
 from benchkit.quality import PSNR_CAP_DB, measure  # noqa: E402
 from benchkit.references import (  # noqa: E402
+    VIDEO_ENCODERS,
+    encoder_missing,
     gif_command,
     gif_filter,
     gif_frame_count,
     palettegen_refuses,
 )
 from benchkit.tables import md_table, verdict  # noqa: E402
+from benchkit.video_refs import MAX_PROBES, VIDEO_JOBS, bench_video_ref  # noqa: E402
 
 WORK = OUT / "corpus_runs"  # encoded files, kept for inspection
 TARGET_K = 32  # the issue's targets are stated at k = 32
 REAL_TIME_X = 10.0  # decode target: 10x real time at 720p
 QUICK_SECONDS = 3.0
-ENCODERS = ("vidquant", "ffmpeg GIF", "gifsicle -O3", "WebP lossless", "libimagequant")
+ENCODERS = (
+    "vidquant",
+    "ffmpeg GIF",
+    "gifsicle -O3",
+    "WebP lossless",
+    "libimagequant",
+    *(e.name for e in VIDEO_ENCODERS),
+)
 COLUMNS = (  # markdown table: header, key, format
     ("kbps", "kbps", ".0f"),
     ("PSNR dB", "psnr_mean", ".2f"),
@@ -64,6 +83,7 @@ COLUMNS = (  # markdown table: header, key, format
     ("dec fps", "decode_fps", ".0f"),
     ("enc MiB", "encode_peak_mib", ".0f"),
     ("dec MiB", "decode_peak_mib", ".0f"),
+    ("CRF", "crf", "d"),
 )
 
 
@@ -79,7 +99,9 @@ def run_tool(cmd: list[str]) -> ToolRun:
         raise SystemExit(msg) from None
 
 
-def bench(clip: Path, k: int, *, refs: bool, tools: dict[str, str | None]) -> dict[str, Any]:
+def bench(
+    clip: Path, k: int, *, refs: bool, video_refs: bool, tools: dict[str, str | None]
+) -> dict[str, Any]:
     """Every encoder on ``clip`` at ``k``: {encoder: figures or {"skipped": why}}."""
     from vidquant.decoder import open_vq
     from vidquant.io.reader import VideoReader
@@ -152,6 +174,24 @@ def bench(clip: Path, k: int, *, refs: bool, tools: dict[str, str | None]) -> di
             }
     if refs:
         bench_references(clip, k, stem, res, kbps, say)
+    if refs and video_refs:
+        for enc in VIDEO_ENCODERS:
+            if ffmpeg is None:
+                res[enc.name] = {"skipped": "no ffmpeg on PATH (Debian package ffmpeg)"}
+            elif missing := encoder_missing(ffmpeg, enc):
+                res[enc.name] = {"skipped": missing}
+            else:
+                res[enc.name] = bench_video_ref(
+                    enc,
+                    ffmpeg=ffmpeg,
+                    clip=clip,
+                    stem=stem,
+                    target_db=res["vidquant"]["psnr_mean"],
+                    n_src=n_src,
+                    kbps=kbps,
+                    script=__file__,
+                    say=say,
+                )
     for name, r in res.items():
         r.setdefault("encoder", name)
     return {
@@ -270,6 +310,8 @@ def targets(run: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             f"vs {gif['encode_s']:.2f} s = {ratio:.2f}x (needs <= 0.50)"
         )
         out.append(("encode <= 1/2 ffmpeg GIF wall", fig, ratio <= 0.5))
+    for enc in VIDEO_ENCODERS:
+        out.append(video_target(vq, enc.name, e.get(enc.name)))
     w, h = run["size"]
     x = vq["decode_fps"] / run["fps"]
     fig = f"{vq['decode_fps']:.0f} fps = {x:.1f}x real time at {w}x{h}"
@@ -285,6 +327,23 @@ def targets(run: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     return out
 
 
+def video_target(
+    vq: dict[str, Any], name: str, ref: dict[str, Any] | None
+) -> tuple[str, str, bool | None]:
+    """Size <= the video reference's at vidquant's PSNR (the reference's CRF search)."""
+    what = f"size <= {name} at the same PSNR"
+    if ref is None or "bytes" not in ref:
+        return what, "n/a (reference skipped)", None
+    fig = (
+        f"{vq['kbps']:.0f} vs {ref['kbps']:.0f} kbps at crf {ref['crf']} "
+        f"({vq['psnr_mean']:.2f} vs {ref['psnr_mean']:.2f} dB)"
+    )
+    if not ref["reached"]:
+        return what, f"{fig}: {name} never reached vidquant's PSNR", None
+    ratio = vq["bytes"] / ref["bytes"]
+    return what, f"{fig} = {ratio:.2f}x (needs <= 1.00)", ratio <= 1
+
+
 def rd_plot(runs: list[dict[str, Any]], path: Path) -> None:
     """kbps (log) against PSNR, one panel per clip: vidquant and GIF at every k."""
     import matplotlib
@@ -296,7 +355,15 @@ def rd_plot(runs: list[dict[str, Any]], path: Path) -> None:
     cols = min(2, len(clips))
     rows = -(-len(clips) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
-    styles = {"vidquant": "o-", "ffmpeg GIF": "s--", "gifsicle -O3": "^-", "WebP lossless": "D"}
+    styles = {
+        "vidquant": "o-",
+        "ffmpeg GIF": "s--",
+        "gifsicle -O3": "^-",
+        "WebP lossless": "D",
+        "x264": "v-.",
+        "x264 yuv420p": "<-.",
+        "SVT-AV1": "P-.",
+    }
     for ax, clip in zip(axes.flat, clips, strict=False):
         mine = sorted((r for r in runs if r["clip"] == clip), key=lambda r: r["k"])
         for name, style in styles.items():
@@ -341,7 +408,7 @@ def rd_plot(runs: list[dict[str, Any]], path: Path) -> None:
 
 
 def main() -> None:
-    if child_main(sys.argv, JOBS):
+    if child_main(sys.argv, {**JOBS, **VIDEO_JOBS}):
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", default=str(TARGET_K), help="palette sizes, e.g. 16,32,64,128")
@@ -351,7 +418,12 @@ def main() -> None:
     parser.add_argument(
         "--refs-k",
         default=str(TARGET_K),
-        help="ks at which WebP and libimagequant run too (default 32; 'all')",
+        help="ks at which WebP, libimagequant, x264 and SVT-AV1 run too (default 32; 'all')",
+    )
+    parser.add_argument(
+        "--no-video-refs",
+        action="store_true",
+        help="skip x264 and SVT-AV1 (their CRF searches are the slow part)",
     )
     args = parser.parse_args()
     ks = sorted({int(v) for v in args.k.split(",")})
@@ -371,7 +443,9 @@ def main() -> None:
     runs = []
     for clip in clips:
         for k in ks:
-            runs.append(bench(clip, k, refs=k in refs_k, tools=tools))
+            runs.append(
+                bench(clip, k, refs=k in refs_k, video_refs=not args.no_video_refs, tools=tools)
+            )
     elapsed = time.perf_counter() - t0
 
     md = table(runs)
@@ -379,9 +453,14 @@ def main() -> None:
         "kbps: file bytes x 8 / duration. PSNR: per frame (RGB, peak 255, exact frames "
         f"{PSNR_CAP_DB:g} dB), mean and min over frames. flicker: mean |change| (levels) of the "
         "output where the source is still. enc s: vidquant inside encode_file; ffmpeg and "
-        "gifsicle process wall; WebP Pillow's save; libimagequant the quantisation calls. "
-        "dec fps: vidquant open_vq + iter_rgb; GIF PyAV decode to rgb24. MiB: peak RSS of the "
-        "process (VmHWM, or ru_maxrss under /usr/bin/time)."
+        "gifsicle process wall; WebP Pillow's save; libimagequant the quantisation calls; "
+        "x264 and SVT-AV1 the ffmpeg process wall of the chosen CRF's encode. "
+        "dec fps: vidquant open_vq + iter_rgb; GIF, x264 and SVT-AV1 PyAV decode to rgb24. "
+        "MiB: peak RSS of the process (VmHWM, or ru_maxrss under /usr/bin/time). "
+        "CRF: "
+        + "; ".join(f"{e.name} ({e.note})" for e in VIDEO_ENCODERS)
+        + f": the smallest file of at most {MAX_PROBES} encodes (a CRF bisection) whose mean "
+        "PSNR reaches vidquant's on that clip and k."
     )
     verdicts = []
     for run in runs:
@@ -390,7 +469,7 @@ def main() -> None:
         for name, fig, ok in targets(run):
             verdicts.append((run["clip"], name, fig, verdict(ok)))
     vtab = md_table(["clip", "target", "measured", "verdict"], verdicts, align="llll")
-    text = f"{md}\n\n{notes}\n\nIssue-4 targets at k={TARGET_K}:\n\n{vtab}\n"
+    text = f"{md}\n\n{notes}\n\nTargets at k={TARGET_K}:\n\n{vtab}\n"
     (OUT / "corpus_results.md").write_text(text)
     print("\n" + text)
     for run in runs:
@@ -403,6 +482,20 @@ def main() -> None:
         if "exact_frames" in webp and webp["exact_frames"] != webp["frames"]:
             bad = webp["frames"] - webp["exact_frames"]
             print(f"{run['clip']}: WebP differs from the GIF on {bad} frames")
+        for enc in VIDEO_ENCODERS:
+            r = run["encoders"].get(enc.name, {})
+            if "search" in r:
+                tried = ", ".join(
+                    f"{p['crf']}: {p['psnr_db']:.2f} dB {p['bytes']:,} B"
+                    for p in r["search"]["probes"]
+                )
+                print(
+                    f"{run['clip']} k={run['k']}: {enc.name} crf {r['crf']} "
+                    f"({r['psnr_mean']:.2f} dB for vidquant's {r['target_psnr']:.2f}); "
+                    f"probes {tried}; search {r['search']['wall_s']:.0f} s"
+                )
+            if r.get("note"):
+                print(f"{run['clip']} k={run['k']}: {enc.name}: {r['note']}")
     rd = OUT / "rd.png"
     rd_plot(runs, rd)
     report = {
