@@ -73,7 +73,7 @@ def assemble(
     Zstandard's, e.g. :func:`zlabels`); ``minor`` defaults to the newest of that major.
     """
     if minor is None:
-        minor = fmt.VERSION_1_MINOR if major == 1 else fmt.VERSION_MINOR
+        minor = fmt.NEWEST_MINOR[major]
     out = bytearray(fmt.PREAMBLE.pack(fmt.MAGIC, major, minor))
     out += head
     entries = []

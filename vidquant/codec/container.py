@@ -84,11 +84,9 @@ class ContainerWriter:
         self._end_pts = 0
         self._last_pts: int | None = None
         self.sizes = RecordSizes()
-        if header.label_coder == fmt.LABEL_CODER_ZSTD:  # 1.x, which tests still make
-            version = (1, fmt.VERSION_1_MINOR)
-        else:
-            version = (fmt.VERSION_MAJOR, fmt.VERSION_MINOR)
-        self._write(fmt.PREAMBLE.pack(fmt.MAGIC, *version))
+        # the newest version of the major the label coder belongs to (tests still make 1.x)
+        major = fmt.MAJOR_OF_LABEL_CODER.get(header.label_coder, fmt.VERSION_MAJOR)
+        self._write(fmt.PREAMBLE.pack(fmt.MAGIC, major, fmt.NEWEST_MINOR[major]))
         self._write(pack_record(fmt.TAG_HEADER, pack_header(header)))
         if audio is not None:
             self._write(pack_record(fmt.TAG_AUDIO_HEADER, pack_audio_header(audio)))
@@ -196,7 +194,7 @@ class ContainerReader:
                 f"(reads {' and '.join(f'{m}.x' for m in fmt.READ_MAJORS)})",
                 offset=8,
             )
-        known_minor = fmt.VERSION_1_MINOR if major == 1 else fmt.VERSION_MINOR
+        known_minor = fmt.NEWEST_MINOR[major]
         if minor > known_minor:
             log.warning(
                 "file format version %d.%d is newer than this reader's %d.%d; "

@@ -24,8 +24,11 @@ MAGIC = b"\x89VQUANT\n"  # 0x89 catches 7-bit transfers, "\n" catches newline co
 # changes the bytes of an existing record needs a new major version.
 VERSION_MAJOR = 2  # 2.0: label coder 2 (blocks, copies, contexts, a range coder), alpha index
 VERSION_MINOR = 0
-READ_MAJORS = (1, 2)  # 1.x files (label coder 1, Zstandard) still decode
 VERSION_1_MINOR = 1  # the last 1.x: 1.1 added the ancillary audio records (ahdr, apkt)
+# The majors this reader reads (1.x files, label coder 1, Zstandard, still decode) and the newest
+# minor it knows of each: a file with a newer minor is read after a warning.
+NEWEST_MINOR = {1: VERSION_1_MINOR, VERSION_MAJOR: VERSION_MINOR}
+READ_MAJORS = tuple(NEWEST_MINOR)
 
 PREAMBLE = struct.Struct(
     "<8s"  # magic, MAGIC
@@ -74,6 +77,7 @@ MAX_META = 64 * 1024
 LABEL_CODER_ZSTD = 1  # 1.x only: label maps (intra or temporal residual) compressed with Zstandard
 LABEL_CODER_BLOCKS = 2  # 2.x only: blocks, copies and context-modelled pixels, range coded (§7)
 LABEL_CODER_OF_MAJOR = {1: LABEL_CODER_ZSTD, 2: LABEL_CODER_BLOCKS}
+MAJOR_OF_LABEL_CODER = {coder: major for major, coder in LABEL_CODER_OF_MAJOR.items()}
 
 
 PALETTE_CODER_RAW = 0  # palette entries as raw 8-bit R, G, B
