@@ -22,10 +22,7 @@ def warm_up() -> None:
     import vidquant.codec.rangecoder  # noqa: F401
     from vidquant.codec.blocklabels import BlockLabelDecoder, BlockLabelEncoder
 
-    # Compile (or load from numba's cache) before the first input: a fresh checkout's first
-    # compile takes longer than libFuzzer's -timeout, and its allocations would count against
-    # the first input's memory bound. The checks hand the decoder a read-only previous map,
-    # which numba compiles apart.
+    # The checks hand the decoder a read-only previous map, which numba compiles apart.
     labels = np.arange(81, dtype=np.uint8).reshape(9, 9) % 3
     encoder, decoder = BlockLabelEncoder(9, 9, 3), BlockLabelDecoder(9, 9, 3)
     previous = None

@@ -50,8 +50,7 @@ from fuzz.bounds import (
 from fuzz.inputs import decode_block_input, decode_label_input
 from fuzz.kernels import warm_up
 from vidquant.codec import format as fmt
-from vidquant.codec.blocklabels import BlockLabelDecoder, BlockLabelEncoder
-from vidquant.codec.labels import LabelDecoder
+from vidquant.codec.blocklabels import BlockLabelEncoder, label_decoder
 from vidquant.codec.records import AudioPacket, Header
 from vidquant.decoder import VqDecoder
 from vidquant.errors import FormatError
@@ -373,16 +372,13 @@ def check_labels(
     out = LabelsOutcome()
     if previous is not None:
         previous = np.ascontiguousarray(previous, dtype=np.uint8).reshape(height, width)
-    if coder == fmt.LABEL_CODER_ZSTD:
-        decoder = LabelDecoder(width, height, k)
-    else:
-        decoder = BlockLabelDecoder(width, height, k)
-        if previous is not None:
-            intra = BlockLabelEncoder(width, height, k).encode(previous, None)
-            back = decoder.decode(intra.mode, intra.payload, None)
-            if not np.array_equal(back, previous):
-                _fail(f"a valid {width}x{height} k={k} INTRA code did not decode exactly")
-            previous = back
+    decoder = label_decoder(width, height, k, coder)
+    if coder == fmt.LABEL_CODER_BLOCKS and previous is not None:
+        intra = BlockLabelEncoder(width, height, k).encode(previous, None)
+        back = decoder.decode(intra.mode, intra.payload, None)
+        if not np.array_equal(back, previous):
+            _fail(f"a valid {width}x{height} k={k} INTRA code did not decode exactly")
+        previous = back
     if previous is not None:
         previous.flags.writeable = False  # the decoder must not write into the previous map
     with Tracer(memory) as tracer:
