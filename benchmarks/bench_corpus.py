@@ -61,11 +61,13 @@ from benchkit.references import (  # noqa: E402
 )
 from benchkit.tables import md_table, verdict  # noqa: E402
 from benchkit.video_refs import MAX_PROBES, VIDEO_JOBS, bench_video_ref  # noqa: E402
+from vidquant.settings import EncodeSettings  # noqa: E402
 
 WORK = OUT / "corpus_runs"  # encoded files, kept for inspection
 TARGET_K = 32  # the issue's targets are stated at k = 32
 REAL_TIME_X = 10.0  # decode target: 10x real time at 720p
 QUICK_SECONDS = 3.0
+DEFAULT_QUALITY = EncodeSettings().quality  # the vidquant row; --qualities adds others
 ENCODERS = (
     "vidquant",
     "ffmpeg GIF",
@@ -100,7 +102,13 @@ def run_tool(cmd: list[str]) -> ToolRun:
 
 
 def bench(
-    clip: Path, k: int, *, refs: bool, video_refs: bool, tools: dict[str, str | None]
+    clip: Path,
+    k: int,
+    *,
+    refs: bool,
+    video_refs: bool,
+    tools: dict[str, str | None],
+    qualities: list[int] = (),
 ) -> dict[str, Any]:
     """Every encoder on ``clip`` at ``k``: {encoder: figures or {"skipped": why}}."""
     from vidquant.decoder import open_vq
@@ -137,6 +145,18 @@ def bench(
         "decode_peak_mib": dec["peak_mib"],
         **measure(clip, lambda: open_vq(vq), enc["frames"]),
     }
+    for q in qualities:  # the quality knob, for the plot (size and PSNR only)
+        say(f"vidquant quality {q}")
+        vq_q = Path(f"{stem}.q{q}.vq")
+        settings = json.dumps({"k": k, "audio": "none", "quality": q})
+        enc_q = run_child(__file__, "vq-encode", clip, vq_q, settings)
+        res[f"vidquant q{q}"] = {
+            "quality": q,
+            "bytes": enc_q["bytes"],
+            "kbps": kbps(enc_q["bytes"]),
+            "encode_s": enc_q["wall_s"],
+            **measure(clip, lambda vq_q=vq_q: open_vq(vq_q), enc_q["frames"]),
+        }
 
     ffmpeg, gifsicle = tools["ffmpeg"], tools["gifsicle"]
     gif, opt = Path(f"{stem}.gif"), Path(f"{stem}.O3.gif")
@@ -383,6 +403,27 @@ def rd_plot(runs: list[dict[str, Any]], path: Path) -> None:
                         xytext=(4, -10),
                         textcoords="offset points",
                     )
+        for r in mine:  # along the quality knob, with the default point
+            knob = [e for e in r["encoders"].values() if "quality" in e and "kbps" in e]
+            if not knob:
+                continue
+            default = dict(r["encoders"]["vidquant"], quality=DEFAULT_QUALITY)
+            knob = sorted([*knob, default], key=lambda e: e["quality"])
+            ax.plot(
+                [e["kbps"] for e in knob],
+                [e["psnr_mean"] for e in knob],
+                "x:",
+                color="black",
+                label=f"vidquant k={r['k']}, quality {knob[0]['quality']}..{knob[-1]['quality']}",
+            )
+            for e in knob:
+                ax.annotate(
+                    f"q{e['quality']}",
+                    (e["kbps"], e["psnr_mean"]),
+                    fontsize=6,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
         for r in mine:
             liq = r["encoders"].get("libimagequant", {})
             if "psnr_mean" in liq:
@@ -421,6 +462,11 @@ def main() -> None:
         help="ks at which WebP, libimagequant, x264 and SVT-AV1 run too (default 32; 'all')",
     )
     parser.add_argument(
+        "--qualities",
+        default="",
+        help=f"also encode at these qualities at k={TARGET_K}, for the plot (e.g. 50,60,70,90,100)",
+    )
+    parser.add_argument(
         "--no-video-refs",
         action="store_true",
         help="skip x264 and SVT-AV1 (their CRF searches are the slow part)",
@@ -429,6 +475,7 @@ def main() -> None:
     ks = sorted({int(v) for v in args.k.split(",")})
     refs_k = set(ks) if args.refs_k == "all" else {int(v) for v in args.refs_k.split(",")}
     seconds = QUICK_SECONDS if args.quick else args.seconds
+    qualities = sorted({int(v) for v in args.qualities.split(",") if v} - {DEFAULT_QUALITY})
     OUT.mkdir(parents=True, exist_ok=True)
     tools = {name: shutil.which(name) for name in ("ffmpeg", "gifsicle")}
     for name, path in tools.items():
@@ -443,8 +490,16 @@ def main() -> None:
     runs = []
     for clip in clips:
         for k in ks:
+            knob = qualities if k == TARGET_K else []
             runs.append(
-                bench(clip, k, refs=k in refs_k, video_refs=not args.no_video_refs, tools=tools)
+                bench(
+                    clip,
+                    k,
+                    refs=k in refs_k,
+                    video_refs=not args.no_video_refs,
+                    tools=tools,
+                    qualities=knob,
+                )
             )
     elapsed = time.perf_counter() - t0
 

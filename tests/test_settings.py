@@ -65,6 +65,7 @@ def test_shipped_presets_mean_what_they_say() -> None:
     assert default == EncodeSettings()  # "the defaults, written out"
     assert small.k < default.k < quality.k
     assert small.stickiness > default.stickiness > quality.stickiness
+    assert small.quality < default.quality < quality.quality
     assert small.keyint_s > default.keyint_s >= quality.keyint_s
 
 

@@ -2,13 +2,16 @@
 
 Per frame: decide keyframe or not (scene cut, maximum interval) -> palette (fit or partial_fit
 and delta) -> labels (lookup table, stickiness against the previous labels) -> label coding ->
-one container record. The reconstruction it returns is exactly what the decoder will show.
+one container record. The label coder may trade the quantiser's labels for cheaper ones that
+are close enough (rate-distortion decisions, ``quality``); the reconstruction it returns is
+exactly what the decoder will show.
 :func:`vidquant.encode.encode_file` runs these stages from a source file to a ``.vq`` file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -65,8 +68,11 @@ class QuantizedFrame:
         The frame as the decoder will show it (labels and palette).
     palette_index, palette_rgb
         Palette entries sent with the frame (all k on a keyframe), as in :class:`FrameRecord`.
+    rgb
+        The source frame, which the label coder's rate-distortion decisions measure against
+        (None where the coder is lossless).
     previous_labels
-        Labels of the previous frame, the reference of temporal coding; None on a keyframe.
+        The quantiser's labels of the previous frame; None on a keyframe.
     scene_cut
         True when the keyframe was forced by a scene cut.
     """
@@ -74,6 +80,7 @@ class QuantizedFrame:
     reconstruction: PaletteFrame
     palette_index: np.ndarray
     palette_rgb: np.ndarray
+    rgb: np.ndarray | None
     previous_labels: np.ndarray | None
     scene_cut: bool
 
@@ -134,30 +141,49 @@ class FrameModeller:
             index, colours = delta.index, delta.rgb
             previous = self._prev_labels
         self._quantizer.set_palette(palette)
-        labels = self._quantizer.assign(frame.rgb, previous, stickiness=self.settings.stickiness)
+        # with rate-distortion decisions the label coder applies stickiness against the labels
+        # it showed, not the quantiser's
+        stickiness = 0.0 if self.settings.rd_lambda > 0 else self.settings.stickiness
+        labels = self._quantizer.assign(frame.rgb, previous, stickiness=stickiness)
         self._prev_labels = labels
         self._frames += 1
         recon = PaletteFrame(
             frame.index, frame.pts, frame.duration, frame.time_base, labels, palette, keyframe
         )
-        return QuantizedFrame(recon, index, colours, previous, bool(cut))
+        return QuantizedFrame(recon, index, colours, frame.rgb, previous, bool(cut))
 
 
 class FrameCoder:
-    """The label-coding stage: one container record per quantised frame."""
+    """The label-coding stage: one container record per quantised frame.
 
-    def __init__(self, writer: ContainerWriter) -> None:
+    With ``lam`` > 0 the label coder makes rate-distortion decisions, so the labels it codes
+    (and the next frame's reference) are its own, not the quantiser's.
+    """
+
+    def __init__(self, writer: ContainerWriter, lam: int = 0, stickiness: float = 0.0) -> None:
         self.writer = writer
         h = writer.header
         self._labels = BlockLabelEncoder(h.width, h.height, h.k)
+        self._lam = lam
+        self._stickiness = stickiness
         self.frames = 0
         self.keyframes = 0
         self.end_pts = 0
 
-    def code(self, q: QuantizedFrame) -> int:
-        """Code and write one frame; return its record size in bytes."""
+    def code(self, q: QuantizedFrame) -> tuple[int, PaletteFrame]:
+        """Code and write one frame; return its record size in bytes and the frame as the
+        decoder will show it."""
         recon = q.reconstruction
-        coded = self._labels.encode(recon.labels, q.previous_labels)
+        coded = self._labels.encode(
+            recon.labels,
+            None if recon.keyframe else self._labels.last,
+            rgb=q.rgb,
+            palette=recon.palette,
+            lam=self._lam,
+            stickiness=self._stickiness,
+        )
+        if self._labels.last is not recon.labels:
+            recon = dataclasses.replace(recon, labels=self._labels.last)
         record = FrameRecord(
             keyframe=recon.keyframe,
             pts=recon.pts,
@@ -171,7 +197,7 @@ class FrameCoder:
         self.frames += 1
         self.keyframes += recon.keyframe
         self.end_pts = recon.pts + recon.duration
-        return size
+        return size, recon
 
     def flush(self) -> None:
         """End the stream: write the keyframe index and the trailer."""
@@ -194,7 +220,7 @@ class Encoder:
 
     def __init__(self, writer: ContainerWriter, settings: EncodeSettings) -> None:
         self.modeller = FrameModeller(writer.header, settings)
-        self.coder = FrameCoder(writer)
+        self.coder = FrameCoder(writer, settings.rd_lambda, settings.stickiness)
 
     def encode(self, frame: Frame) -> EncodedFrame:
         """Encode one frame (in presentation order) and write its record."""
@@ -204,7 +230,7 @@ class Encoder:
         """Encode ``frames`` (in presentation order), yielding each once its record is written.
 
         Three stages run on three threads: reading ``frames`` (FFmpeg decoding), palette and
-        quantisation, and label coding (zstd) in the caller's thread. The numeric work releases
+        quantisation, and label coding in the caller's thread. The numeric work releases
         the GIL, and bounded queues keep only a few frames in flight. Close the iterator (or
         leave it by an exception) to stop the threads; ``frames`` is closed by its own thread.
         """
@@ -215,8 +241,8 @@ class Encoder:
                 yield self._code(q)
 
     def _code(self, q: QuantizedFrame) -> EncodedFrame:
-        size = self.coder.code(q)
-        return EncodedFrame(q.reconstruction, size, len(q.palette_index), q.scene_cut)
+        size, recon = self.coder.code(q)
+        return EncodedFrame(recon, size, len(q.palette_index), q.scene_cut)
 
     def flush(self) -> None:
         """End the stream: write the keyframe index and the trailer."""

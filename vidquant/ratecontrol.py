@@ -12,20 +12,17 @@ final report says whether the whole file met the target.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-
-import cv2
 
 from vidquant.codec.container import ContainerWriter
 from vidquant.encoder import Encoder, make_header
 from vidquant.errors import SettingsError
 from vidquant.frames import Frame, VideoInfo
 from vidquant.io.audio import AudioSource
-from vidquant.io.reader import VideoReader, output_size
+from vidquant.io.reader import VideoReader
 from vidquant.progress import NullProgress, Progress
 from vidquant.settings import EncodeSettings
 
@@ -105,7 +102,7 @@ def plan_rate(
     base = settings.replace(target_kbps=None, max_size=None)
     progress.start("rate control: read excerpts", None)
     try:
-        excerpts = _Excerpts(src, base, _windows(settings.start_s, duration))
+        excerpts = _Excerpts(src, base, _windows(settings.start_s, duration), duration)
     finally:
         progress.finish()
     measured: dict[int, float] = {}
@@ -211,17 +208,31 @@ def _windows(start_s: float, duration: float | None) -> list[tuple[float, float]
 
 
 class _Excerpts:
-    """The excerpts' frames, decoded once at the top width and resized for smaller rungs.
+    """The excerpts' frames, decoded at one width at a time, as the encode would read them (the
+    reader's own scaler: resizing the top width's RGB instead was 15 % off at a quarter width).
 
     At most ``CACHE_BYTES`` of pixels are kept: large frames make shorter excerpts.
     """
 
-    def __init__(self, src: Path, settings: EncodeSettings, windows: list[tuple[float, float]]):
+    def __init__(
+        self,
+        src: Path,
+        settings: EncodeSettings,
+        windows: list[tuple[float, float]],
+        duration: float | None,
+    ):
         self.src = src
-        self.clips: list[tuple[VideoInfo, list[Frame]]] = []
-        budget = CACHE_BYTES // len(windows)
-        for start, length in windows:
-            with VideoReader(src, start_s=start, duration_s=length, width=settings.width) as reader:
+        self.duration = duration
+        self._windows = windows
+        self._width: int | None = None
+        self.clips = self._read(settings.width)
+
+    def _read(self, width: int | None) -> list[tuple[VideoInfo, list[Frame]]]:
+        self._width = width
+        clips = []
+        budget = CACHE_BYTES // len(self._windows)
+        for start, length in self._windows:
+            with VideoReader(self.src, start_s=start, duration_s=length, width=width) as reader:
                 frames: list[Frame] = []
                 used = 0
                 for frame in reader:
@@ -230,29 +241,42 @@ class _Excerpts:
                     if used >= budget:
                         break
                 if frames:
-                    self.clips.append((reader.info, frames))
+                    clips.append((reader.info, frames))
+        return clips
 
     def kbps(self, settings: EncodeSettings) -> float:
         """Estimated video kbps of ``settings`` from in-memory encodes of the excerpts."""
-        bits = 0.0
+        if settings.width != self._width:
+            self.clips = []  # one width's frames at a time
+            self.clips = self._read(settings.width)
+        rest_bits = 0.0
         seconds = 0.0
+        keyframes: list[int] = []
         for info, frames in self.clips:
-            size = output_size(info.width, info.height, settings.width)
-            info = dataclasses.replace(info, width=size[0], height=size[1])
-            encoder = Encoder(ContainerWriter(io.BytesIO(), make_header(info, settings)), settings)
+            buf = io.BytesIO()
+            encoder = Encoder(ContainerWriter(buf, make_header(info, settings)), settings)
             sizes = []
             for frame in frames:
-                if size != (frame.rgb.shape[1], frame.rgb.shape[0]):
-                    rgb = cv2.resize(frame.rgb, size, interpolation=cv2.INTER_AREA)
-                    frame = dataclasses.replace(frame, rgb=rgb)
                 sizes.append(encoder.encode(frame).record_bytes)
-            first, rest = sizes[0], sum(sizes[1:])
+            encoder.flush()
+            overhead = len(buf.getbuffer()) - sum(sizes)  # header, index and trailer
             end = float((frames[-1].pts + frames[-1].duration) * frames[-1].time_base)
             start = float(frames[0].pts * frames[0].time_base)
             length = end - start
             if length <= 0:
                 continue
-            # The excerpt's opening keyframe stands for the clip's periodic keyframes.
-            bits += 8 * (rest + first * min(1.0, length / settings.keyint_s))
+            keyframes.append(sizes[0])
+            rest_bits += 8 * sum(sizes[1:])
             seconds += length
-        return bits / 1000 / seconds if seconds > 0 else 0.0
+        if seconds <= 0:
+            return 0.0
+        # The excerpts' opening keyframes stand for the clip's: the first frame and one every
+        # keyint_s after it (a clip shorter than keyint_s still has its first).
+        if self.duration:
+            per_s = math.ceil(self.duration / settings.keyint_s) / self.duration
+        else:
+            per_s = 1 / settings.keyint_s
+        key_bits = 8 * sum(keyframes) / len(keyframes) * per_s * seconds
+        # the container's own bytes, once per file: they matter in short, small files
+        file_bits = 8 * overhead * seconds / max(self.duration or seconds, seconds)
+        return (rest_bits + key_bits + file_bits) / 1000 / seconds

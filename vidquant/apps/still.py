@@ -234,7 +234,7 @@ def write_still_vq(
     header = Header(width=w, height=h, fps=Fraction(1), time_base=time_base, k=k, meta=meta)
     # One keyframe shown for a second, coded by the video encoder's own label-coding stage.
     frame = PaletteFrame(0, 0, 1000, time_base, result.labels, palette, True)
-    keyframe = QuantizedFrame(frame, np.arange(k, dtype=np.uint8), palette, None, False)
+    keyframe = QuantizedFrame(frame, np.arange(k, dtype=np.uint8), palette, None, None, False)
     with atomic_path(dst) as tmp, open(tmp, "wb") as f:
         coder = FrameCoder(ContainerWriter(f, header))
         coder.code(keyframe)

@@ -41,6 +41,14 @@ def encode(
     start: Annotated[float | None, typer.Option("--start", help="Start time, seconds.")] = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Seconds to encode.")] = None,
     width: Annotated[int | None, typer.Option("--width", help="Resize to this width.")] = None,
+    quality: Annotated[
+        int | None,
+        typer.Option(
+            "--quality",
+            help="0..100: lower trades colour error for size (rate-distortion); 100 codes the "
+            "quantiser's labels losslessly.",
+        ),
+    ] = None,
     audio: Annotated[
         str | None,
         typer.Option(
@@ -90,6 +98,7 @@ def encode(
             start_s=start,
             duration_s=duration,
             width=width,
+            quality=quality,
             audio=audio,
             audio_stream=audio_stream,
             target_kbps=target_kbps,

@@ -3,8 +3,14 @@
 Copies are found by hashing: every 8x8 window of a label map has a 32-bit hash, windows are
 chained by hash bucket, and a block looks up the windows of the previous frame (INTER) and of
 the decoded part of this frame (IBC) with its own hash. The predicted and the carried vectors are
-always tried too. Each block then takes the mode that costs the fewest bits now, as estimated
-from the current contexts: an exact copy, or CODED (lossless: the decoded map is the input).
+always tried too.
+
+Each block then takes the mode of least cost, with rates estimated from the current contexts.
+Lossless (lambda 0) the cost is the rate alone and a copy must be exact. With rate-distortion
+decisions (lambda > 0) the cost is distortion + lambda x rate, the distortion being the squared
+RGB error of what the decoder will show against the frame itself (the space the palette is fit
+in): a copy that is close enough wins over coding the quantiser's exact answer, and inside a
+CODED block each pixel may take a neighbour's or the previous frame's label instead of its own.
 """
 
 from __future__ import annotations
@@ -71,29 +77,77 @@ def _insert_windows(
         done[y] = min(upto, hw)
 
 
+@njit(**_KW)
+def chain_windows(hashes: np.ndarray, head: np.ndarray, chain: np.ndarray) -> None:
+    """Chain all windows of a map (``head`` all -1, ``chain`` one entry per window)."""
+    done = np.zeros(hashes.shape[0], np.int64)
+    for y in range(hashes.shape[0]):
+        _insert_windows(hashes, head, chain, done, y, hashes.shape[1])
+
+
 @njit(inline="always", **_KW)
-def _same_inter(
-    labels: np.ndarray, prev: np.ndarray, x0: int, y0: int, bw: int, bh: int, dx: int, dy: int
-) -> bool:
+def _pixel_error(rgb: np.ndarray, pal: np.ndarray, y: int, x: int, label: int) -> int:
+    """Squared RGB error of showing palette entry ``label`` at pixel (x, y)."""
+    dr = np.int64(rgb[y, x, 0]) - pal[label, 0]
+    dg = np.int64(rgb[y, x, 1]) - pal[label, 1]
+    db = np.int64(rgb[y, x, 2]) - pal[label, 2]
+    return dr * dr + dg * dg + db * db
+
+
+@njit(**_KW)
+def keep_labels(
+    labels: np.ndarray, prev: np.ndarray, rgb: np.ndarray, pal: np.ndarray, stickiness: float
+) -> np.ndarray:
+    """``labels`` where each pixel keeps its label in ``prev`` (the map shown before) while that
+    entry is at most ``stickiness`` farther (Euclidean, 8-bit RGB) from the pixel than its own
+    label's: temporal stickiness against what the decoder shows, so still areas stay still."""
+    out = labels.copy()
     height, width = labels.shape
+    for y in range(height):
+        for x in range(width):
+            old = prev[y, x]
+            new = labels[y, x]
+            if old != new:
+                d_old = np.sqrt(np.float64(_pixel_error(rgb, pal, y, x, old)))
+                d_new = np.sqrt(np.float64(_pixel_error(rgb, pal, y, x, new)))
+                if d_old <= d_new + stickiness:
+                    out[y, x] = old
+    return out
+
+
+@njit(inline="always", **_KW)
+def _copy_error(
+    labels: np.ndarray,
+    src: np.ndarray,
+    rgb: np.ndarray,
+    pal: np.ndarray,
+    lossy: bool,
+    x0: int,
+    y0: int,
+    bw: int,
+    bh: int,
+    dx: int,
+    dy: int,
+    limit: int,
+) -> int:
+    """The distortion of filling a block from ``src`` at (dx, dy), coordinates clamped (INTER;
+    an IBC vector stays inside by :func:`bc.ibc_valid`), in 1/256 units of squared RGB error,
+    or -1 when the copy is not wanted: lossless, any label that differs from ``labels``; lossy,
+    a distortion above ``limit`` (none when negative)."""
+    height, width = labels.shape
+    total = 0
     for y in range(y0, y0 + bh):
         sy = min(max(y + dy, 0), height - 1)
         for x in range(x0, x0 + bw):
             sx = min(max(x + dx, 0), width - 1)
-            if labels[y, x] != prev[sy, sx]:
-                return False
-    return True
-
-
-@njit(inline="always", **_KW)
-def _same_ibc(
-    labels: np.ndarray, cur: np.ndarray, x0: int, y0: int, bw: int, bh: int, dx: int, dy: int
-) -> bool:
-    for y in range(y0, y0 + bh):
-        for x in range(x0, x0 + bw):
-            if labels[y, x] != cur[y + dy, x + dx]:
-                return False
-    return True
+            label = src[sy, sx]
+            if lossy:
+                total += _pixel_error(rgb, pal, y, x, label)
+            elif labels[y, x] != label:
+                return -1
+        if lossy and limit >= 0 and total * 256 > limit:
+            return -1
+    return total * 256
 
 
 @njit(inline="always", **_KW)
@@ -112,11 +166,25 @@ def _vector_cost(
     )
 
 
+@njit(inline="always", **_KW)
+def _literal_cost(probs: np.ndarray, costs: np.ndarray, label: int, nbits: int) -> int:
+    total = 0
+    node = 1
+    for j in range(nbits - 1, -1, -1):
+        b = (label >> j) & 1
+        total += bit_cost(probs, bc.CTX_LITERAL + node, b, costs)
+        node = (node << 1) | b
+    return total
+
+
 @njit(**_KW)
-def _coded_cost(
+def _choose_coded(
     labels: np.ndarray,
     prev: np.ndarray,
     has_ref: bool,
+    rgb: np.ndarray,
+    pal: np.ndarray,
+    lam: int,
     nbits: int,
     probs: np.ndarray,
     costs: np.ndarray,
@@ -127,29 +195,41 @@ def _coded_cost(
     bh: int,
     cands: np.ndarray,
 ) -> int:
-    """The cost of the block CODED with the contexts as they are (``cur`` receives its labels)."""
+    """Choose the labels of a CODED block into ``cur`` and return their cost, distortion
+    (1/256 units) + ``lam`` x rate (1/256 bit) with the contexts as they are. Lossless
+    (``lam`` 0) the labels are ``labels``' and the cost is the rate; lossy each pixel takes the
+    candidate or the literal (``labels``' own) of least cost, greedily in scan order."""
+    lossy = lam > 0
+    weight = lam if lossy else 1
     total = 0
     for y in range(y0, y0 + bh):
         for x in range(x0, x0 + bw):
-            cur[y, x] = labels[y, x]
-    for y in range(y0, y0 + bh):
-        for x in range(x0, x0 + bw):
             count, pattern = bc.pixel_context(cur, prev, has_ref, x, y, cands)
-            label = labels[y, x]
+            target = np.int64(labels[y, x])
+            misses = 0  # rate of the candidates passed over so far
+            best, choice = -1, -1
             hit = False
             for i in range(count):
                 ctx = bc.CTX_PIXEL + i * bc.PATTERNS + pattern
-                if cands[i] == label:
-                    total += bit_cost(probs, ctx, 1, costs)
-                    hit = True
-                    break
-                total += bit_cost(probs, ctx, 0, costs)
-            if not hit:
-                node = 1
-                for j in range(nbits - 1, -1, -1):
-                    b = (label >> j) & 1
-                    total += bit_cost(probs, bc.CTX_LITERAL + node, b, costs)
-                    node = (node << 1) | b
+                c = cands[i]
+                if c == target or lossy:
+                    j = weight * (misses + bit_cost(probs, ctx, 1, costs))
+                    if lossy:
+                        j += 256 * _pixel_error(rgb, pal, y, x, c)
+                    if best < 0 or j < best:
+                        best, choice = j, c
+                    if c == target:
+                        hit = True
+                        break
+                misses += bit_cost(probs, ctx, 0, costs)
+            if not hit:  # the target is no candidate: its literal
+                j = weight * (misses + _literal_cost(probs, costs, target, nbits))
+                if lossy:
+                    j += 256 * _pixel_error(rgb, pal, y, x, target)
+                if best < 0 or j < best:
+                    best, choice = j, target
+            cur[y, x] = choice
+            total += best
     return total
 
 
@@ -157,7 +237,6 @@ def _coded_cost(
 def _encode_coded(
     st: np.ndarray,
     out: np.ndarray,
-    labels: np.ndarray,
     prev: np.ndarray,
     has_ref: bool,
     nbits: int,
@@ -169,11 +248,11 @@ def _encode_coded(
     bh: int,
     cands: np.ndarray,
 ) -> None:
+    """Code the labels of a CODED block that :func:`_choose_coded` put in ``cur``."""
     for y in range(y0, y0 + bh):
         for x in range(x0, x0 + bw):
             count, pattern = bc.pixel_context(cur, prev, has_ref, x, y, cands)
-            label = labels[y, x]
-            cur[y, x] = label
+            label = cur[y, x]
             hit = False
             for i in range(count):
                 ctx = bc.CTX_PIXEL + i * bc.PATTERNS + pattern
@@ -196,6 +275,9 @@ def encode_frame(
     prev: np.ndarray,
     has_ref: bool,
     k: int,
+    rgb: np.ndarray,
+    pal: np.ndarray,
+    lam: int,
     probs: np.ndarray,
     vec: np.ndarray,
     costs: np.ndarray,
@@ -205,20 +287,30 @@ def encode_frame(
     prev_hashes: np.ndarray,
     prev_head: np.ndarray,
     prev_chain: np.ndarray,
+    cur: np.ndarray,
     out: np.ndarray,
 ) -> int:
-    """Code one label map (lossless); the payload's length in ``out``, or -1 when it does not
-    fit. ``probs`` and ``vec`` are the carried state, updated in place. ``hashes`` are this
-    frame's windows (:func:`window_hashes`); ``head`` (all -1) and ``chain`` (one entry per
-    window) receive their chains, first those an intra copy may read, then the rest for the next
-    frame. ``prev_*`` are the previous frame's (unused without a reference)."""
+    """Code one label map; the payload's length in ``out``, or -1 when it does not fit. ``cur``
+    receives the map the decoder will show.
+
+    ``lam`` 0 codes ``labels`` losslessly, and each block takes the mode of fewest bits. Above 0
+    each block's mode, and each CODED pixel's label, minimise distortion + ``lam`` x rate:
+    squared RGB error against ``rgb`` (the frame, height x width x 3) of ``pal`` (k x 3, int64)
+    entries, plus ``lam`` per bit. ``labels`` are then the quantiser's answer, the literal a
+    pixel falls back on and the hashes' source.
+
+    ``probs`` and ``vec`` are the carried state, updated in place. ``hashes`` are this frame's
+    windows of ``labels`` (:func:`window_hashes`); ``head`` (all -1) and ``chain`` (one entry
+    per window) receive their chains, first those an intra copy may read, then the rest.
+    ``prev_*`` are those of ``prev``, the previous map shown (unused without a reference)."""
     height, width = labels.shape
     nbx = (width + BLOCK - 1) // BLOCK
     nby = (height + BLOCK - 1) // BLOCK
     modes = np.empty((nby, nbx), np.int64)
     vectors = np.zeros((nby, nbx, 2), np.int64)
     cands = np.empty(bc.MAX_CANDIDATES, np.int64)
-    cur = np.zeros_like(labels)
+    lossy = lam > 0
+    weight = lam if lossy else 1  # costs below are distortion + weight x rate
     nbits = 1
     while (1 << nbits) < k:
         nbits += 1
@@ -238,11 +330,27 @@ def encode_frame(
                 _insert_windows(
                     hashes, head, chain, done, sy, hw if sy <= y0 - BLOCK else x0 - BLOCK + 1
                 )
-            if has_ref and _same_inter(labels, prev, x0, y0, bw, bh, 0, 0):
-                mode, dx, dy = SKIP, 0, 0
-            else:
+            # the distortion of the quantiser's labels: what no mode can do much better than
+            floor = 0
+            if lossy:
+                for y in range(y0, y0 + bh):
+                    for x in range(x0, x0 + bw):
+                        floor += _pixel_error(rgb, pal, y, x, labels[y, x])
+                floor *= 256
+            mode, dx, dy = CODED, 0, 0
+            best = -1
+            coded_done = False
+            skip_bits = not_skip = 0
+            if has_ref:
+                skip_bits = bit_cost(probs, bc.CTX_SKIP + mctx, 1, costs)
+                not_skip = bit_cost(probs, bc.CTX_SKIP + mctx, 0, costs)
+                d = _copy_error(labels, prev, rgb, pal, lossy, x0, y0, bw, bh, 0, 0, -1)
+                if d >= 0:
+                    best, mode = d + weight * skip_bits, SKIP
+                    if d <= floor or best <= floor + weight * not_skip:
+                        best = 0  # nothing else can do better: taken below
+            if mode != SKIP or best != 0:
                 if has_ref:
-                    not_skip = bit_cost(probs, bc.CTX_SKIP + mctx, 0, costs)
                     coded_bits = not_skip + bit_cost(probs, bc.CTX_CODED_P + mctx, 1, costs)
                     copy_bits = not_skip + bit_cost(probs, bc.CTX_CODED_P + mctx, 0, costs)
                     inter_bits = copy_bits + bit_cost(probs, bc.CTX_INTER + mctx, 1, costs)
@@ -251,49 +359,68 @@ def encode_frame(
                     coded_bits = bit_cost(probs, bc.CTX_CODED_K + mctx, 1, costs)
                     ibc_bits = bit_cost(probs, bc.CTX_CODED_K + mctx, 0, costs)
                     inter_bits = 0
-                best = -1
-                mode, dx, dy = CODED, 0, 0
+                settled = False  # a copy as good as the labels themselves was found
                 if has_ref:
                     px, py, pctx = bc.predicted_vector(modes, vectors, vec, bx, by, INTER)
-                    if _same_inter(labels, prev, x0, y0, bw, bh, px, py):
-                        best = inter_bits + _vector_cost(probs, costs, INTER, px, py, px, py, pctx)
-                        mode, dx, dy = INTER, px, py
-                    else:
-                        cx, cy = vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y]
-                        if _same_inter(labels, prev, x0, y0, bw, bh, cx, cy):
-                            c = inter_bits + _vector_cost(probs, costs, INTER, cx, cy, px, py, pctx)
-                            best, mode, dx, dy = c, INTER, cx, cy
-                        if full and prev_hashes.shape[0] > 0:
-                            h = np.int64(hashes[y0, x0])
-                            pos = prev_head[_bucket(h)]
-                            steps = 0
-                            while pos >= 0 and steps < CHAIN_STEPS:
-                                steps += 1
-                                sy, sx = pos // hw, pos % hw
-                                pos = prev_chain[pos]
-                                if np.int64(prev_hashes[sy, sx]) != h:
-                                    continue
-                                vx, vy = sx - x0, sy - y0
-                                c = inter_bits + _vector_cost(
-                                    probs, costs, INTER, vx, vy, px, py, pctx
-                                )
-                                if (best < 0 or c < best) and _same_inter(
-                                    labels, prev, x0, y0, bw, bh, vx, vy
-                                ):
-                                    best, mode, dx, dy = c, INTER, vx, vy
+                    for trial in range(2):
+                        if trial == 0:
+                            vx, vy = px, py
+                        else:
+                            vx, vy = vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y]
+                            if vx == px and vy == py:
+                                break
+                        r = inter_bits + _vector_cost(probs, costs, INTER, vx, vy, px, py, pctx)
+                        limit = best - weight * r if best >= 0 else -1
+                        d = _copy_error(
+                            labels, prev, rgb, pal, lossy, x0, y0, bw, bh, vx, vy, limit
+                        )
+                        if d >= 0 and (best < 0 or d + weight * r < best):
+                            best, mode, dx, dy = d + weight * r, INTER, vx, vy
+                            if trial == 0 and d <= floor:  # the predicted vector: no search
+                                settled = True
+                                break
+                    if not settled and full and prev_hashes.shape[0] > 0:
+                        h = np.int64(hashes[y0, x0])
+                        pos = prev_head[_bucket(h)]
+                        steps = 0
+                        while pos >= 0 and steps < CHAIN_STEPS:
+                            steps += 1
+                            sy, sx = pos // hw, pos % hw
+                            pos = prev_chain[pos]
+                            if np.int64(prev_hashes[sy, sx]) != h:
+                                continue
+                            vx, vy = sx - x0, sy - y0
+                            r = inter_bits + _vector_cost(probs, costs, INTER, vx, vy, px, py, pctx)
+                            if best >= 0 and floor + weight * r >= best:
+                                continue
+                            limit = best - weight * r if best >= 0 else -1
+                            d = _copy_error(
+                                labels, prev, rgb, pal, lossy, x0, y0, bw, bh, vx, vy, limit
+                            )
+                            if d >= 0 and (best < 0 or d + weight * r < best):
+                                best, mode, dx, dy = d + weight * r, INTER, vx, vy
                 # intra copies
                 qx, qy, qctx = bc.predicted_vector(modes, vectors, vec, bx, by, IBC)
                 for trial in range(2):
-                    vx, vy = (qx, qy) if trial == 0 else (vec[bc.VEC_IBC_X], vec[bc.VEC_IBC_Y])
-                    if trial == 1 and vx == qx and vy == qy:
-                        break
-                    if bc.ibc_valid(x0, y0, bw, bh, vx, vy, width, height) and _same_ibc(
-                        labels, cur, x0, y0, bw, bh, vx, vy
-                    ):
-                        c = ibc_bits + _vector_cost(probs, costs, IBC, vx, vy, qx, qy, qctx)
-                        if best < 0 or c < best:
-                            best, mode, dx, dy = c, IBC, vx, vy
-                if full and hashes.shape[0] > 0 and (best < 0 or best > 24 * 256):
+                    if trial == 0:
+                        vx, vy = qx, qy
+                    else:
+                        vx, vy = vec[bc.VEC_IBC_X], vec[bc.VEC_IBC_Y]
+                        if vx == qx and vy == qy:
+                            break
+                    if not bc.ibc_valid(x0, y0, bw, bh, vx, vy, width, height):
+                        continue
+                    r = ibc_bits + _vector_cost(probs, costs, IBC, vx, vy, qx, qy, qctx)
+                    if best >= 0 and floor + weight * r >= best:
+                        continue
+                    limit = best - weight * r if best >= 0 else -1
+                    d = _copy_error(
+                        labels[y0:, x0:], cur[y0 + vy :, x0 + vx :], rgb[y0:, x0:], pal, lossy,
+                        0, 0, bw, bh, 0, 0, limit,
+                    )  # fmt: skip
+                    if d >= 0 and (best < 0 or d + weight * r < best):
+                        best, mode, dx, dy = d + weight * r, IBC, vx, vy
+                if full and hashes.shape[0] > 0 and (best < 0 or best > floor + weight * 24 * 256):
                     h = np.int64(hashes[y0, x0])
                     pos = head[_bucket(h)]
                     steps = 0
@@ -304,17 +431,24 @@ def encode_frame(
                         steps += 1
                         if np.int64(hashes[sy, sx]) != h:
                             continue
-                        c = ibc_bits + _vector_cost(probs, costs, IBC, vx, vy, qx, qy, qctx)
-                        if (best < 0 or c < best) and _same_ibc(
-                            labels, cur, x0, y0, bw, bh, vx, vy
-                        ):
-                            best, mode, dx, dy = c, IBC, vx, vy
-                if best >= 0 and best > coded_bits:  # without a copy, CODED it is
-                    c = coded_bits + _coded_cost(
-                        labels, prev, has_ref, nbits, probs, costs, cur, x0, y0, bw, bh, cands
-                    )
+                        r = ibc_bits + _vector_cost(probs, costs, IBC, vx, vy, qx, qy, qctx)
+                        if best >= 0 and floor + weight * r >= best:
+                            continue
+                        limit = best - weight * r if best >= 0 else -1
+                        d = _copy_error(
+                            labels[y0:, x0:], cur[sy:, sx:], rgb[y0:, x0:], pal, lossy,
+                            0, 0, bw, bh, 0, 0, limit,
+                        )  # fmt: skip
+                        if d >= 0 and (best < 0 or d + weight * r < best):
+                            best, mode, dx, dy = d + weight * r, IBC, vx, vy
+                if best < 0 or best > floor + weight * coded_bits:
+                    c = weight * coded_bits + _choose_coded(
+                        labels, prev, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
+                        x0, y0, bw, bh, cands,
+                    )  # fmt: skip
                     if best < 0 or c < best:
                         mode, dx, dy = CODED, 0, 0
+                        coded_done = True
             # code the decision
             modes[by, bx] = mode
             if has_ref:
@@ -347,9 +481,12 @@ def encode_frame(
                     vec[bc.VEC_IBC_X], vec[bc.VEC_IBC_Y] = dx, dy
                     bc.copy_ibc(cur, x0, y0, bw, bh, dx, dy)
             else:
-                _encode_coded(
-                    st, out, labels, prev, has_ref, nbits, probs, cur, x0, y0, bw, bh, cands
-                )
+                if not coded_done:
+                    _choose_coded(
+                        labels, prev, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
+                        x0, y0, bw, bh, cands,
+                    )  # fmt: skip
+                _encode_coded(st, out, prev, has_ref, nbits, probs, cur, x0, y0, bw, bh, cands)
     for sy in range(hh):  # the whole map, for the next frame's INTER search
         _insert_windows(hashes, head, chain, done, sy, hw)
     n = rc.encode_flush(st, out)

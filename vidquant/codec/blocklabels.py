@@ -24,7 +24,12 @@ _ERRORS = {
 
 
 class BlockLabelEncoder:
-    """Encode the label maps of one stream (one size and k), in order, losslessly."""
+    """Encode the label maps of one stream (one size and k), in order.
+
+    Lossless by default; with ``lam`` > 0 each map is coded with rate-distortion decisions
+    against its frame (:func:`vidquant.codec.blockencoder.encode_frame`), and :attr:`last` is
+    what the decoder will show, which is then the reference of the next map.
+    """
 
     def __init__(self, width: int, height: int, k: int) -> None:
         self.width, self.height, self.k = width, height, k
@@ -32,11 +37,36 @@ class BlockLabelEncoder:
         self._out = np.empty(fmt.max_labels(width, height, fmt.LABEL_CODER_BLOCKS), np.uint8)
         self._probs = rc.new_contexts(bc.CONTEXTS)
         self._vec = bc.new_vectors()
-        self._prev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._ref: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # hashes, chains
+        self.last: np.ndarray | None = None  # the map the decoder shows after the last encode
 
-    def encode(self, labels: np.ndarray, previous: np.ndarray | None) -> CodedLabels:
-        """Code ``labels`` (uint8, (height, width), each < k); ``previous`` is None on a
-        keyframe, else the labels of the frame before (the map last given to this encoder).
+    def encode(
+        self,
+        labels: np.ndarray,
+        previous: np.ndarray | None,
+        *,
+        rgb: np.ndarray | None = None,
+        palette: np.ndarray | None = None,
+        lam: int = 0,
+        stickiness: float = 0.0,
+    ) -> CodedLabels:
+        """Code ``labels`` (uint8, (height, width), each < k).
+
+        Parameters
+        ----------
+        labels
+            The quantiser's labels (coded exactly when ``lam`` is 0).
+        previous
+            None on a keyframe, else :attr:`last` (the reference).
+        rgb, palette
+            The frame ((height, width, 3) uint8) and the palette ((k, 3) uint8) the labels
+            index, needed when ``lam`` > 0.
+        lam
+            Lambda of the rate-distortion decisions, in squared 8-bit RGB error per bit; 0 for
+            lossless.
+        stickiness
+            With ``lam`` > 0, a pixel first keeps its label in ``previous`` while that colour is
+            at most this much farther (8-bit RGB, Euclidean) than its own label's.
 
         Returns
         -------
@@ -45,27 +75,49 @@ class BlockLabelEncoder:
             payload.
         """
         labels = np.ascontiguousarray(labels, dtype=np.uint8)
-        if previous is not None and self._prev is not None and np.array_equal(labels, previous):
+        lossy = lam > 0
+        if lossy:
+            if rgb is None or palette is None:
+                raise ValueError("rate-distortion coding needs the frame and its palette")
+            pal = np.asarray(palette, np.int64)
+            frame = np.ascontiguousarray(rgb, dtype=np.uint8)
+        else:
+            pal, frame = np.zeros((1, 3), np.int64), np.zeros((0, 0, 3), np.uint8)
+        keyframe = previous is None or self.last is None or self._ref is None
+        ref = None if keyframe else np.ascontiguousarray(previous, dtype=np.uint8)
+        if ref is not None and not lossy and np.array_equal(labels, ref):
             return CodedLabels(fmt.LABELS_REPEAT, b"")
+        if ref is not None and lossy and stickiness > 0:
+            labels = be.keep_labels(labels, ref, frame, pal, float(stickiness))
         hashes = be.window_hashes(labels)
         head = np.full(1 << be.HASH_BITS, -1, np.int32)
         chain = np.empty(max(hashes.size, 1), np.int32)
-        if previous is None or self._prev is None:
+        if ref is None or self._ref is None:
             self._probs = rc.new_contexts(bc.CONTEXTS)
             self._vec = bc.new_vectors()
             mode, has_ref = fmt.LABELS_INTRA, False
             ref, ref_hashes, ref_head, ref_chain = labels, hashes[:0], head, chain
         else:
             mode, has_ref = fmt.LABELS_BLOCKS, True
-            ref, ref_hashes, ref_head, ref_chain = self._prev
-            ref = np.ascontiguousarray(previous, dtype=np.uint8)
+            ref_hashes, ref_head, ref_chain = self._ref
+        state = (self._probs.copy(), self._vec.copy()) if lossy and has_ref else None
+        cur = np.empty_like(labels)
         n = be.encode_frame(
-            labels, ref, has_ref, self.k, self._probs, self._vec, self._costs,
-            hashes, head, chain, ref_hashes, ref_head, ref_chain, self._out,
+            labels, ref, has_ref, self.k, frame, pal, int(lam), self._probs, self._vec,
+            self._costs, hashes, head, chain, ref_hashes, ref_head, ref_chain, cur, self._out,
         )  # fmt: skip
         if n < 0:  # not reachable by label maps: the worst take about half the room
             raise RuntimeError(f"a {self.width}x{self.height} label map overflowed its payload")
-        self._prev = (labels, hashes, head, chain)
+        if state is not None and np.array_equal(cur, ref):  # all the blocks were skipped
+            self._probs, self._vec = state
+            return CodedLabels(fmt.LABELS_REPEAT, b"")
+        if lossy and not np.array_equal(cur, labels):  # the next search looks in what is shown
+            hashes = be.window_hashes(cur)
+            head = np.full(1 << be.HASH_BITS, -1, np.int32)
+            chain = np.empty(max(hashes.size, 1), np.int32)
+            be.chain_windows(hashes, head, chain)
+        self._ref = (hashes, head, chain)
+        self.last = cur
         return CodedLabels(mode, self._out[:n].tobytes())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -131,18 +132,20 @@ class PreviewSource:
         self._seen: set[float] = set()
 
     def iter_frames(self, start_s: float) -> Iterator[ViewFrame]:
-        """Source frames from ``start_s`` on, each replaced by its palette reconstruction."""
-        from vidquant.encoder import FrameModeller
+        """Source frames from ``start_s`` on, each replaced by its palette reconstruction: what
+        the encoder would store, label coding included (its records are thrown away)."""
+        from vidquant.codec.container import ContainerWriter
+        from vidquant.encoder import Encoder
         from vidquant.io.reader import VideoReader
 
         fps = float(self._info.fps)
         first_index = round(start_s * fps)
-        modeller = FrameModeller(self._header, self._settings)
+        encoder = Encoder(ContainerWriter(_Discard(), self._header), self._settings)
         with VideoReader(
             self._path, start_s=self.offset_s + start_s, width=self._settings.width
         ) as reader:
             for frame in reader:
-                rec = modeller.model(frame).reconstruction
+                rec = encoder.encode(frame).reconstruction
                 t = start_s + frame.time_s  # the reader rebases the first frame to 0
                 if rec.keyframe:
                     self._seen.add(round(t, 6))
@@ -171,3 +174,13 @@ def is_vq_file(path: str | Path) -> bool:
             return f.read(len(MAGIC)) == MAGIC
     except OSError:
         return False
+
+
+class _Discard(io.RawIOBase):
+    """A file that forgets what is written to it (the preview's records)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        return len(data)
