@@ -155,3 +155,25 @@ def test_extreme_k(clip: Path, k: int) -> None:
         assert np.array_equal(rec.to_rgb(), dec.to_rgb()), f"frame {dec.index}: encoder != decoder"
         floor = 15.0 if k == 2 else 33.0
         assert psnr(src.rgb, dec.to_rgb()) > floor, f"frame {dec.index} at k={k}"
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 7), (360, 640)])
+@pytest.mark.parametrize("k", [1, 2, 37, 256])
+def test_palette_lookup_equals_take(shape: tuple[int, int], k: int) -> None:
+    from vidquant.frames import PaletteFrame
+
+    rng = np.random.default_rng(k * 1000 + shape[0])
+    labels = rng.integers(0, k, shape, dtype=np.uint8)
+    palette = rng.integers(0, 256, (k, 3), dtype=np.uint8)
+    frame = PaletteFrame(0, 0, 1, Fraction(1, 30), labels, palette, True)
+    rgb = frame.to_rgb()
+    assert rgb.flags.c_contiguous and rgb.shape == (*shape, 3)
+    assert np.array_equal(rgb, np.take(palette, labels, axis=0))
+
+
+def test_palette_lookup_refuses_a_label_beyond_the_palette() -> None:
+    from vidquant.lookup import paint
+
+    labels = np.array([[0, 1], [2, 3]], np.uint8)
+    with pytest.raises(IndexError):
+        paint(labels, np.zeros((3, 3), np.uint8))

@@ -114,7 +114,9 @@ class PaletteFrame:
 
     def to_rgb(self) -> np.ndarray:
         """The frame's pixels, shape (height, width, 3), uint8, C-contiguous."""
-        return np.take(self.palette, self.labels, axis=0)
+        from vidquant.lookup import paint  # numba: only when pixels are wanted
+
+        return paint(self.labels, self.palette)
 
     def to_frame(self) -> Frame:
         """The frame as an RGB :class:`Frame`."""
