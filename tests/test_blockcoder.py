@@ -180,3 +180,23 @@ def test_range_coder_round_trips_biased_bits_near_their_entropy():
     got = [decode_bit(dst, data, probs, 0) for _ in range(bits.size)]
     assert got == bits.tolist()
     assert dst[rc.DEC_POS] == n  # the decoder reads exactly what the encoder wrote
+
+
+@pytest.mark.parametrize("encoder", [True, False])
+def test_compile_kernels_is_a_job_of_its_own(encoder: bool) -> None:
+    from vidquant.codec.blocklabels import compile_kernels
+
+    calls: list[str] = []
+
+    class Record:
+        def start(self, description: str, total: int | None) -> None:
+            calls.append(f"start {description}")
+
+        def advance(self, frames: int = 1) -> None:
+            calls.append("advance")
+
+        def finish(self) -> None:
+            calls.append("finish")
+
+    compile_kernels(encoder=encoder, progress=Record())
+    assert len(calls) == 2 and calls[0].startswith("start preparing") and calls[1] == "finish"

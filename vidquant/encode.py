@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from vidquant.codec.blocklabels import compile_kernels
 from vidquant.codec.container import ContainerWriter
 from vidquant.codec.records import AudioPacket, RecordSizes
 from vidquant.encoder import Encoder, make_header
@@ -128,6 +129,7 @@ def encode_file(
     dst = Path(dst) if dst is not None else src.with_suffix(".vq")
     progress = progress or NullProgress()
     check_output(dst, force=force, inputs=(src,))
+    compile_kernels(encoder=True, progress=progress)
     rate = None
     if settings.target_kbps is not None or settings.max_size is not None:
         rate = plan_rate(src, settings, progress=progress)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from vidquant.codec.blocklabels import compile_kernels
 from vidquant.codec.records import AudioPacket
 from vidquant.decoder import DamagedSpan, VqDecoder, open_vq
 from vidquant.errors import FormatError
@@ -73,6 +74,7 @@ def decode_file(
     progress = progress or NullProgress()
     output_kind(dst)  # refuse an unknown suffix before reading anything
     with open_vq(src) as decoder:
+        compile_kernels(encoder=False, progress=progress)
         total = None
         with contextlib.suppress(FormatError):  # a damaged or cut-short file: count unknown
             total = decoder.read_index()[0].frames

@@ -7,6 +7,8 @@ hashes for the copy search. A REPEAT frame leaves the state as it is.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from vidquant.codec import blockcoder as bc
@@ -15,6 +17,7 @@ from vidquant.codec import format as fmt
 from vidquant.codec import rangecoder as rc
 from vidquant.codec.labels import CodedLabels, LabelDecoder, repeat_labels
 from vidquant.errors import FormatError
+from vidquant.progress import NullProgress, Progress
 
 _ERRORS = {
     bc.ERR_LITERAL: "a literal label is not below k",
@@ -172,3 +175,45 @@ def label_decoder(
     if label_coder == fmt.LABEL_CODER_ZSTD:
         return LabelDecoder(width, height, k)
     return BlockLabelDecoder(width, height, k)
+
+
+def compile_kernels(*, encoder: bool = True, progress: Progress | None = None) -> None:
+    """Compile (or load from numba's cache) the kernels a stream's coding runs, by coding a
+    small map each way: lossless and rate-distortion when ``encoder``, then decoding.
+
+    The first run after installing compiles them, which takes about a minute on two cores;
+    later runs load them in a fraction of a second. Jobs call this first, as a ``progress`` job
+    of its own, so that the first run says what it is doing instead of stalling on its first
+    frame.
+    """
+    progress = progress or NullProgress()
+    progress.start("preparing the codec's kernels (compiled on the first run only)", None)
+    try:
+        _run_kernels(encoder=encoder)
+    finally:
+        progress.finish()
+
+
+def _run_kernels(*, encoder: bool) -> None:
+    from vidquant.lookup import paint
+
+    size, k = 2 * bc.BLOCK, 4
+    first = (np.arange(size * size, dtype=np.uint8) % k).reshape(size, size)
+    palette = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8)
+    rgb = paint(first, palette)
+    dec = BlockLabelDecoder(size, size, k)
+    if encoder:
+        second = np.roll(first, 1, axis=1)
+        enc = BlockLabelEncoder(size, size, k)
+        key = enc.encode(first, None)
+        dec.decode(key.mode, key.payload, None)
+        enc.encode(second, enc.last)
+        lossy = BlockLabelEncoder(size, size, k)
+        lossy.encode(first, None, rgb=rgb, palette=palette, lam=3)
+        lossy.encode(second, lossy.last, rgb=rgb, palette=palette, lam=3, stickiness=1.0)
+        hashes = be.window_hashes(second)  # the rehash of a lossy map that differs from its target
+        head = np.full(1 << be.HASH_BITS, -1, np.int32)
+        be.chain_windows(hashes, head, np.empty(hashes.size, np.int32))
+    else:  # a payload too short for any map: the kernel runs, then refuses it
+        with contextlib.suppress(FormatError):
+            dec.decode(fmt.LABELS_INTRA, bytes(5), None)
