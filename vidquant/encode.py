@@ -129,7 +129,6 @@ def encode_file(
     dst = Path(dst) if dst is not None else src.with_suffix(".vq")
     progress = progress or NullProgress()
     check_output(dst, force=force, inputs=(src,))
-    compile_kernels(encoder=True, progress=progress)
     rate = None
     if settings.target_kbps is not None or settings.max_size is not None:
         rate = plan_rate(src, settings, progress=progress)
@@ -144,6 +143,7 @@ def encode_file(
         stopped: BaseException | None = None  # why a partial encode ended early
         total = _expected_frames(info, settings)
         header = make_header(info, settings, src)
+        compile_kernels(encoder=True, progress=progress)  # once the source is known to open
         progress.start(f"encode {src.name}", total)
         # With partial, signals are held from the first frame until the file is renamed: a
         # Ctrl-C while the index is written must not lose the frames coded so far.

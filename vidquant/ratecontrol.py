@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from vidquant.codec.blocklabels import compile_kernels
 from vidquant.codec.container import ContainerWriter
 from vidquant.encoder import Encoder, make_header
 from vidquant.errors import SettingsError
@@ -105,6 +106,7 @@ def plan_rate(
         excerpts = _Excerpts(src, base, _windows(settings.start_s, duration), duration)
     finally:
         progress.finish()
+    compile_kernels(encoder=True, progress=progress)
     measured: dict[int, float] = {}
 
     def estimate(i: int) -> float:

@@ -149,7 +149,9 @@ class RichProgress:
     """Draws the library's progress reports as a rich progress bar on stderr."""
 
     def __init__(self, *, enabled: bool) -> None:
-        self._enabled = enabled
+        # Off when stderr is no terminal: rich draws nothing live there, and a stopped bar would
+        # leave a blank line in a log, before an error line too.
+        self._enabled = enabled and err_console.is_terminal
         self._bar: Progress | None = None
         self._task = None
 
