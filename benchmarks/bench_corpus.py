@@ -50,7 +50,7 @@ from benchkit import OUT, procs  # noqa: E402
 from benchkit.jobs import JOBS  # noqa: E402
 from benchkit.machine import machine  # noqa: E402
 from benchkit.procs import ToolRun, child_main, run_child  # noqa: E402
-from benchkit.quality import PSNR_CAP_DB, measure  # noqa: E402
+from benchkit.quality import PSNR_CAP_DB, frame_count, measure  # noqa: E402
 from benchkit.references import (  # noqa: E402
     VIDEO_ENCODERS,
     encoder_missing,
@@ -115,8 +115,9 @@ def bench(
     from vidquant.io.reader import VideoReader
 
     with VideoReader(clip) as r:
-        n_src, fps = r.info.frames, float(r.info.fps)
+        fps = float(r.info.fps)
         size = (r.info.width, r.info.height)
+    n_src = frame_count(clip)
     duration = n_src / fps
     stem = WORK / f"{clip.stem}.k{k}"
     WORK.mkdir(parents=True, exist_ok=True)
@@ -467,11 +468,18 @@ def main() -> None:
         help=f"also encode at these qualities at k={TARGET_K}, for the plot (e.g. 50,60,70,90,100)",
     )
     parser.add_argument(
+        "--tag",
+        default="",
+        help="suffix of the result files (corpus_results-TAG.md, rd-TAG.png), so that two runs "
+        "can go at once",
+    )
+    parser.add_argument(
         "--no-video-refs",
         action="store_true",
         help="skip x264 and SVT-AV1 (their CRF searches are the slow part)",
     )
     args = parser.parse_args()
+    tag = f"-{args.tag}" if args.tag else ""
     ks = sorted({int(v) for v in args.k.split(",")})
     refs_k = set(ks) if args.refs_k == "all" else {int(v) for v in args.refs_k.split(",")}
     seconds = QUICK_SECONDS if args.quick else args.seconds
@@ -525,7 +533,7 @@ def main() -> None:
             verdicts.append((run["clip"], name, fig, verdict(ok)))
     vtab = md_table(["clip", "target", "measured", "verdict"], verdicts, align="llll")
     text = f"{md}\n\n{notes}\n\nTargets at k={TARGET_K}:\n\n{vtab}\n"
-    (OUT / "corpus_results.md").write_text(text)
+    (OUT / f"corpus_results{tag}.md").write_text(text)
     print("\n" + text)
     for run in runs:
         for r in run["encoders"].values():
@@ -551,7 +559,7 @@ def main() -> None:
                 )
             if r.get("note"):
                 print(f"{run['clip']} k={run['k']}: {enc.name}: {r['note']}")
-    rd = OUT / "rd.png"
+    rd = OUT / f"rd{tag}.png"
     rd_plot(runs, rd)
     report = {
         "machine": info,
@@ -561,9 +569,9 @@ def main() -> None:
             dict(zip(("clip", "target", "measured", "verdict"), v, strict=True)) for v in verdicts
         ],
     }
-    (OUT / "corpus_results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (OUT / f"corpus_results{tag}.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"benchmark {elapsed:.0f} s; load average at end {os.getloadavg()[0]:.2f}")
-    print(f"wrote {OUT / 'corpus_results.md'}, {OUT / 'corpus_results.json'}, {rd}")
+    print(f"wrote {OUT / f'corpus_results{tag}.md'}, {OUT / f'corpus_results{tag}.json'}, {rd}")
 
 
 if __name__ == "__main__":

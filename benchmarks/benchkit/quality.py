@@ -54,6 +54,15 @@ class Quality:
         }
 
 
+def frame_count(clip: Path) -> int:
+    """The clip's frames: from its header, or counted by decoding when the container does not
+    say (FFmpeg's x11grab recordings in mkv)."""
+    from vidquant.io.reader import VideoReader
+
+    with VideoReader(clip) as r:
+        return r.info.frames or sum(1 for _ in r)
+
+
 def measure(clip: Path, open_test: Callable[[], Any], n_test: int) -> dict[str, Any]:
     """Quality of a decoded file against ``clip``: pairs by order when the frame counts match,
     else by display time (:class:`vidquant.apps.compare.TimePairing`)."""
@@ -62,7 +71,7 @@ def measure(clip: Path, open_test: Callable[[], Any], n_test: int) -> dict[str, 
 
     q = Quality()
     with VideoReader(clip) as src, open_test() as test:
-        n_src = src.info.frames
+        n_src = src.info.frames or frame_count(clip)
         frames = test.iter_rgb() if hasattr(test, "iter_rgb") else iter(test)
         if n_src == n_test:
             pairing = "frame order"
