@@ -39,6 +39,10 @@ def paint(labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
     if labels.dtype != np.uint8 or labels.ndim != 2 or palette.dtype != np.uint8:
         return np.take(palette, labels, axis=0)
     out = np.empty((*labels.shape, 3), np.uint8)
-    if not _paint(labels, np.ascontiguousarray(palette), out):
+    # one compiled signature: C-ordered and writable (numba compiles a read-only array, such as
+    # a map over a payload's buffer, as another type, and would compile again on first use)
+    labels = np.require(labels, requirements=("C", "W"))
+    palette = np.require(palette, requirements=("C", "W"))
+    if not _paint(labels, palette, out):
         raise IndexError(f"a label is not below the palette's {palette.shape[0]} colours")
     return out
