@@ -117,7 +117,7 @@ def bench(
     with VideoReader(clip) as r:
         fps = float(r.info.fps)
         size = (r.info.width, r.info.height)
-    n_src = frame_count(clip)
+    n_src = frame_count(clip)  # the header's count, or counted once
     duration = n_src / fps
     stem = WORK / f"{clip.stem}.k{k}"
     WORK.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from fuzz.profiles import ATHERIS_SECONDS, report
@@ -30,12 +29,11 @@ def atheris_runs(tmp_path_factory):
     """Start the harnesses at once; each test waits for its own."""
     pytest.importorskip("atheris", reason="atheris is not installed (pip install atheris)")
     from vidquant.codec.blocklabels import compile_kernels
-    from vidquant.lookup import paint
 
-    # numba's cache is filled here, so no harness compiles a kernel inside its time budget
-    # (under load, a first compile in an instrumented process outlasted the test's wait)
+    # numba's cache is filled here (the label coder's kernels and the palette lookup), so no
+    # harness compiles a kernel inside its time budget (under load, a first compile in an
+    # instrumented process outlasted the test's wait)
     compile_kernels()
-    paint(np.zeros((1, 1), np.uint8), np.zeros((1, 3), np.uint8))
     runs = {}
     for name in HARNESSES:
         work = tmp_path_factory.mktemp(name.removesuffix(".py"))

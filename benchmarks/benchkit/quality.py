@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,9 +55,11 @@ class Quality:
         }
 
 
+@functools.cache
 def frame_count(clip: Path) -> int:
     """The clip's frames: from its header, or counted by decoding when the container does not
-    say (FFmpeg's x11grab recordings in mkv)."""
+    say (FFmpeg's x11grab recordings in mkv); counted once per clip and run, as every measure of
+    a clip needs it."""
     from vidquant.io.reader import VideoReader
 
     with VideoReader(clip) as r:
@@ -71,7 +74,7 @@ def measure(clip: Path, open_test: Callable[[], Any], n_test: int) -> dict[str, 
 
     q = Quality()
     with VideoReader(clip) as src, open_test() as test:
-        n_src = src.info.frames or frame_count(clip)
+        n_src = frame_count(clip)
         frames = test.iter_rgb() if hasattr(test, "iter_rgb") else iter(test)
         if n_src == n_test:
             pairing = "frame order"
