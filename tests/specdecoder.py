@@ -1,5 +1,6 @@
-"""Label coder 2 decoded in plain Python from FORMAT.md §6-7 alone: a second implementation that
-checks the spec says enough (tests/test_format_spec.py compares it with the compiled decoder).
+"""Label coders 3 and 2 decoded in plain Python from FORMAT.md §6-7 alone: a second
+implementation that checks the spec says enough (tests/test_format_spec.py compares it with the
+compiled decoder).
 
 Slow (pure Python, a few thousand pixels a second) and deliberately naive: lists, no numpy, each
 rule written as the spec states it. It is not used by vidquant.
@@ -7,11 +8,11 @@ rule written as the spec states it. It is not used by vidquant.
 
 from __future__ import annotations
 
-CONTEXTS = 4018
+CONTEXTS = 4021
 CTX_SKIP, CTX_CODED_P, CTX_INTER, CTX_CODED_K = 0, 25, 50, 75
 CTX_INTER_PRED, CTX_IBC_PRED = 100, 103
 CTX_INTER_DX, CTX_INTER_DY, CTX_IBC_DX, CTX_IBC_DY = 106, 380, 654, 928
-CTX_PIXEL, CTX_LITERAL = 1202, 3762
+CTX_PIXEL, CTX_LITERAL, CTX_CODED_PRED = 1202, 3762, 4018
 SKIP, INTER, IBC, CODED, NONE = 0, 1, 2, 3, 4
 
 
@@ -94,8 +95,10 @@ def decode_map(
     prev: list[list[int]] | None,
     state: State,
     trace: list | None = None,
+    coder: int = 3,
 ) -> list[list[int]]:
-    """Decode one INTRA (0) or BLOCKS (4) map; ``state`` is reset by INTRA, updated by both."""
+    """Decode one INTRA (0) or BLOCKS (4) map of label coder ``coder`` (3 or 2); ``state`` is
+    reset by INTRA, updated by both."""
     if mode == 0:
         state.__init__()
         prev = None
@@ -135,24 +138,9 @@ def decode_map(
                     for x in range(x0, x0 + bw):
                         cur[y][x] = prev[y][x]
             elif bmode in (INTER, IBC):
-                has_l = bx > 0 and modes[by][bx - 1] == bmode
-                has_t = by > 0 and modes[by - 1][bx] == bmode
-                if has_l:
-                    px, py = vectors[by][bx - 1]
-                elif has_t:
-                    px, py = vectors[by - 1][bx]
-                else:
-                    px, py = state.inter if bmode == INTER else state.ibc
-                v = int(has_l) + int(has_t)
-                inter = bmode == INTER
-                if rc.bit((CTX_INTER_PRED if inter else CTX_IBC_PRED) + v):
-                    dx, dy = px, py
-                else:
-                    dx = px + rc.signed(CTX_INTER_DX if inter else CTX_IBC_DX)
-                    dy = py + rc.signed(CTX_INTER_DY if inter else CTX_IBC_DY)
+                dx, dy = _vector(rc, modes, vectors, state, bx, by, bmode)
                 vectors[by][bx] = (dx, dy)
-                if inter:
-                    state.inter = (dx, dy)
+                if bmode == INTER:
                     for y in range(y0, y0 + bh):
                         for x in range(x0, x0 + bw):
                             sy = min(max(y + dy, 0), height - 1)
@@ -169,31 +157,64 @@ def decode_map(
                         for x in range(x0, x0 + bw):
                             cur[y][x] = cur[y + dy][x + dx]
             else:
+                ref = None
+                if prev is not None:  # the reference R(x, y) of §7.5
+                    dx, dy = 0, 0
+                    if coder == 3:
+                        dx, dy = _vector(rc, modes, vectors, state, bx, by, CODED)
+                        vectors[by][bx] = (dx, dy)
+
+                    def ref(x, y, dx=dx, dy=dy):
+                        return prev[min(max(y + dy, 0), height - 1)][min(max(x + dx, 0), width - 1)]
+
                 for y in range(y0, y0 + bh):
                     for x in range(x0, x0 + bw):
-                        cur[y][x] = _pixel(rc, cur, prev, x, y, width, k, nbits)
+                        cur[y][x] = _pixel(rc, cur, ref, x, y, width, k, nbits)
     if rc.pos != len(data):
         raise SpecError(f"read {rc.pos} bytes of {len(data)}")
     return cur
 
 
-def _pixel(rc, cur, prev, x, y, width, k, nbits) -> int:
+def _vector(rc, modes, vectors, state, bx, by, bmode) -> tuple[int, int]:
+    """A block's vector (§7.4)."""
+    same = (INTER, CODED) if bmode == CODED else (bmode,)
+    has_l = bx > 0 and modes[by][bx - 1] in same
+    has_t = by > 0 and modes[by - 1][bx] in same
+    if has_l:
+        px, py = vectors[by][bx - 1]
+    elif has_t:
+        px, py = vectors[by - 1][bx]
+    else:
+        px, py = state.ibc if bmode == IBC else state.inter
+    v = int(has_l) + int(has_t)
+    flag = {INTER: CTX_INTER_PRED, IBC: CTX_IBC_PRED, CODED: CTX_CODED_PRED}[bmode]
+    if rc.bit(flag + v):
+        dx, dy = px, py
+    else:
+        dx = px + rc.signed(CTX_IBC_DX if bmode == IBC else CTX_INTER_DX)
+        dy = py + rc.signed(CTX_IBC_DY if bmode == IBC else CTX_INTER_DY)
+    if bmode != IBC:  # an IBC vector is carried once its copy is checked (the caller)
+        state.inter = (dx, dy)
+    return dx, dy
+
+
+def _pixel(rc, cur, ref, x, y, width, k, nbits) -> int:
     w = cur[y][x - 1] if x > 0 else None
     n = cur[y - 1][x] if y > 0 else None
     nw = cur[y - 1][x - 1] if x > 0 and y > 0 else None
     ne = None
     if y > 0 and x + 1 < width and (y % 8 == 0 or (x + 1) % 8 != 0):
         ne = cur[y - 1][x + 1]
-    p = prev[y][x] if prev is not None else None
+    p = ref(x, y) if ref is not None else None
 
     def eq(a, b):
         return a is not None and b is not None and a == b
 
     q = eq(w, n) | eq(w, nw) << 1 | eq(n, ne) << 2 | eq(n, nw) << 3
-    if prev is not None:
+    if ref is not None:
         q |= 16 | eq(p, w) << 5 | eq(p, n) << 6
-        q |= eq(prev[y][x - 1] if x > 0 else None, w) << 7
-        q |= eq(prev[y - 1][x] if y > 0 else None, n) << 8
+        q |= eq(ref(x - 1, y) if x > 0 else None, w) << 7
+        q |= eq(ref(x, y - 1) if y > 0 else None, n) << 8
     candidates: list[int] = []
     for c in (p, w, n, ne, nw):
         if c is not None and c not in candidates:

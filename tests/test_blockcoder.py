@@ -1,7 +1,6 @@
-"""Label coder 2 (in development, issue 13): lossless round trips, each block tool, bad payloads.
-
-Files do not carry this coder yet; these tests pin the kernels and their wrappers
-(codec/rangecoder.py, blockcoder.py, blockencoder.py, blocklabels.py).
+"""Label coders 3 and 2 (format 3.0 and 2.0): lossless round trips, each block tool, bad
+payloads. These tests pin the kernels and their wrappers (codec/rangecoder.py, blockcoder.py,
+blocksearch.py, blockencoder.py, blocklabels.py).
 """
 
 from __future__ import annotations
@@ -16,10 +15,13 @@ from vidquant.codec.labels import LabelDecoder, LabelEncoder
 from vidquant.errors import FormatError
 
 
-def round_trip(maps: list[np.ndarray | None], k: int) -> list[tuple[int, int]]:
+def round_trip(
+    maps: list[np.ndarray | None], k: int, coder: int = fmt.LABEL_CODER_MC
+) -> list[tuple[int, int]]:
     """Code ``maps`` (None: a keyframe follows) and decode them; (mode, bytes) per frame."""
     height, width = next(m for m in maps if m is not None).shape
-    enc, dec = BlockLabelEncoder(width, height, k), BlockLabelDecoder(width, height, k)
+    enc = BlockLabelEncoder(width, height, k, coder)
+    dec = BlockLabelDecoder(width, height, k, coder)
     previous = None
     sizes = []
     for i, labels in enumerate(maps):
@@ -154,9 +156,56 @@ def test_predicted_labels_need_the_previous_frame():
         dec.decode(fmt.LABELS_BLOCKS, inter, first)
 
 
+def _textured_pan(steps: int) -> list[np.ndarray]:
+    """A noisy texture that pans by 3 pixels right and 1 down each frame, with a few labels
+    changed each time: no block copies exactly, but each block matches the previous frame well
+    at one vector, which CODED blocks of label coder 3 can use."""
+    rng = np.random.default_rng(5)
+    world = rng.integers(0, 6, (80, 120), dtype=np.uint8)
+    world = np.repeat(np.repeat(world, 2, axis=0), 2, axis=1)  # 2x2 cells: some structure
+    maps = []
+    for i in range(steps):
+        m = world[40 - i : 40 - i + 48, 60 - 3 * i : 60 - 3 * i + 64].copy()
+        edits = rng.random(m.shape) < 0.04
+        m[edits] = rng.integers(0, 6, int(edits.sum()), dtype=np.uint8)
+        maps.append(m)
+    return maps
+
+
+def test_label_coder_3_codes_moved_texture_with_vectors_smaller_than_coder_2():
+    maps = _textured_pan(5)
+    mc = round_trip(maps, 6, fmt.LABEL_CODER_MC)  # both exact (checked in round_trip)
+    co_located = round_trip(maps, 6, fmt.LABEL_CODER_BLOCKS)
+    assert mc[0] == co_located[0]  # keyframes are coded the same way by both
+    mc_bytes = sum(n for _, n in mc[1:])
+    co_bytes = sum(n for _, n in co_located[1:])
+    assert mc_bytes < 0.7 * co_bytes, (mc_bytes, co_bytes)
+
+
+def test_a_coder_3_stream_is_not_a_coder_2_stream():
+    maps = _textured_pan(2)
+    enc = BlockLabelEncoder(64, 48, 6)
+    key, moved = enc.encode(maps[0], None), enc.encode(maps[1], maps[0])
+    wrong = BlockLabelDecoder(64, 48, 6, fmt.LABEL_CODER_BLOCKS)
+    first = wrong.decode(key.mode, key.payload, None)
+    assert np.array_equal(first, maps[0])  # INTRA maps are the same in both
+    try:
+        got = wrong.decode(moved.mode, moved.payload, first)
+    except FormatError:
+        return
+    assert not np.array_equal(got, maps[1])
+
+
+def test_block_coders_refuse_other_coder_ids():
+    for cls in (BlockLabelEncoder, BlockLabelDecoder):
+        with pytest.raises(ValueError, match="not a block coder"):
+            cls(4, 4, 4, fmt.LABEL_CODER_ZSTD)
+
+
 def test_the_decoder_follows_the_stream_label_coder():
     assert isinstance(label_decoder(4, 4, 4, fmt.LABEL_CODER_ZSTD), LabelDecoder)
     assert isinstance(label_decoder(4, 4, 4, fmt.LABEL_CODER_BLOCKS), BlockLabelDecoder)
+    assert isinstance(label_decoder(4, 4, 4, fmt.LABEL_CODER_MC), BlockLabelDecoder)
     coded = LabelEncoder().encode(np.ones((4, 4), np.uint8), None)
     got = label_decoder(4, 4, 4, fmt.LABEL_CODER_ZSTD).decode(coded.mode, coded.payload, None)
     assert got.tolist() == [[1] * 4] * 4

@@ -20,6 +20,7 @@ from vidquant.errors import FormatError
 from vqfiles import (
     GOLDEN_V1_FRAMES,
     GOLDEN_V1_VQ,
+    GOLDEN_V2_VQ,
     GOLDEN_VQ,
     assemble,
     assert_format_error,
@@ -66,8 +67,19 @@ def test_v1_golden_still_decodes():
         modes = [rec.label_mode for rec in dec.iter_records()]
     assert_prefix(frames, expected, what="1.1 golden")
     assert modes == [0, 3, 2, 0, 3, 2]  # INTRA, COPY, REPEAT: the 1.x modes
-    # the same pictures as the 2.0 golden: the label coder is lossless either way
+    # the same pictures as the 3.0 golden: the label coder is lossless either way
     assert np.array_equal(expected["rgb"], read_expected()["rgb"])
+
+
+def test_v2_golden_still_decodes(expected):
+    """A 2.0 file (label coder 2: CODED blocks without vectors) decodes to the same frames."""
+    with open_vq(GOLDEN_V2_VQ) as dec:
+        assert dec.version == (2, 0)
+        assert dec.header.label_coder == fmt.LABEL_CODER_BLOCKS
+        frames = list(dec.iter_frames())
+        modes = [rec.label_mode for rec in dec.iter_records()]
+    assert_prefix(frames, expected, what="2.0 golden")
+    assert modes == expected["label_mode"].tolist()
 
 
 def test_golden_index_and_trailer(golden):
@@ -229,20 +241,20 @@ def test_inconsistent_trailer(golden, tmp_path, fields):
     "entries",
     [
         [(0, 0, 101), (3, 3, 101)],  # offsets not increasing
-        [(0, 0, 5), (3, 3, 251)],  # before the first frame
-        [(0, 0, 101), (6, 3, 251)],  # frame number past the end
-        [(3, 3, 101), (0, 0, 251)],  # frames going back
-        [(0, 3, 101), (3, 3, 251)],  # pts not increasing
-        [(0, 0, 101), (3, 3, 398)],  # at the INDX itself
+        [(0, 0, 5), (3, 3, 249)],  # before the first frame
+        [(0, 0, 101), (6, 3, 249)],  # frame number past the end
+        [(3, 3, 101), (0, 0, 249)],  # frames going back
+        [(0, 3, 101), (3, 3, 249)],  # pts not increasing
+        [(0, 0, 101), (3, 3, 395)],  # at the INDX itself
     ],
 )
 def test_inconsistent_index_entries(golden, expected, tmp_path, entries):
     keys = _offsets(golden, fmt.TAG_KEYFRAME)
-    assert keys == [101, 251] and _offsets(golden, fmt.TAG_INDEX) == [398]  # literals above
+    assert keys == [101, 249] and _offsets(golden, fmt.TAG_INDEX) == [395]  # literals above
     data = assemble(golden_head(golden), frame_records(golden), index=entries)
     out = decode_bytes(data, tmp_path)
     exc = assert_format_error(out.error, f"index {entries}")
-    assert exc.offset == 398 and "INDX" in str(exc)
+    assert exc.offset == 395 and "INDX" in str(exc)
     assert len(out.frames) == 6
     seek = decode_bytes(data, tmp_path, index=False, start_s=0.3)
     assert seek.error is None

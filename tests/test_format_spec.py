@@ -1,6 +1,6 @@
-"""FORMAT.md §6-7 is enough to decode label coder 2: tests/specdecoder.py, written from the spec
-alone in plain Python, decodes what the encoder writes exactly as the compiled decoder does,
-and refuses the same damaged payloads."""
+"""FORMAT.md §6-7 is enough to decode label coders 3 and 2: tests/specdecoder.py, written from
+the spec alone in plain Python, decodes what the encoder writes exactly as the compiled decoder
+does, and refuses the same damaged payloads."""
 
 from __future__ import annotations
 
@@ -31,14 +31,16 @@ def _maps(w: int, h: int, k: int, seed: int) -> list[np.ndarray]:
 CASES = [(1, 1, 2), (8, 8, 2), (13, 9, 5), (37, 21, 16), (24, 40, 256), (40, 17, 255)]
 
 
+@pytest.mark.parametrize("coder", [fmt.LABEL_CODER_MC, fmt.LABEL_CODER_BLOCKS])
 @pytest.mark.parametrize(("w", "h", "k"), CASES)
-def test_spec_decoder_matches_the_compiled_one(w, h, k):
+def test_spec_decoder_matches_the_compiled_one(w, h, k, coder):
     maps = _maps(w, h, k, seed=w * h + k)
-    encoder = BlockLabelEncoder(w, h, k)
-    decoder = BlockLabelDecoder(w, h, k)
+    encoder = BlockLabelEncoder(w, h, k, coder)
+    decoder = BlockLabelDecoder(w, h, k, coder)
     state = spec.State()
     previous = spec_prev = None
     block_maps = 0
+    trace: list = []
     for labels in maps:
         coded = encoder.encode(labels, previous)
         compiled = decoder.decode(coded.mode, coded.payload, previous)
@@ -46,11 +48,20 @@ def test_spec_decoder_matches_the_compiled_one(w, h, k):
         if coded.mode == fmt.LABELS_REPEAT:
             assert coded.payload == b""
         else:
-            spec_prev = spec.decode_map(coded.payload, w, h, k, coded.mode, spec_prev, state)
+            spec_prev = spec.decode_map(
+                coded.payload, w, h, k, coded.mode, spec_prev, state, trace, coder
+            )
             assert np.array_equal(np.array(spec_prev, np.uint8).reshape(h, w), labels)
             block_maps += coded.mode == fmt.LABELS_BLOCKS
         previous = labels
     assert block_maps >= 1 or w * h == 1
+    # label coder 3's CODED blocks code a vector; on these moved maps some differ from the
+    # predicted one (a 0 decision in CTX_CODED_PRED); label coder 2 never codes one
+    vectors = [bit for ctx, _, bit in trace if spec.CTX_CODED_PRED <= ctx < spec.CONTEXTS]
+    if coder == fmt.LABEL_CODER_BLOCKS:
+        assert vectors == []
+    elif w * h >= 37 * 21:
+        assert 0 in vectors
 
 
 @pytest.mark.parametrize(("w", "h", "k"), CASES[1:4])
@@ -95,3 +106,52 @@ def test_worked_example_trace():
     # 0 as the bit tree's nodes 1 and 2; then pixel (1, 0): candidate W = 0 refused, literal 1
     assert trace[:6] == [(99, 2048, 1), (3763, 2048, 0), (3764, 2048, 0),
                          (1202, 2048, 0), (3763, 1976, 0), (3764, 1976, 1)]  # fmt: skip
+
+
+def worked_example() -> tuple[bytes, list[bytes]]:
+    """The file of FORMAT.md §10.1, as ContainerWriter and BlockLabelEncoder write it, and its
+    two label codes."""
+    import io
+    from fractions import Fraction
+
+    from vidquant.codec.container import ContainerWriter
+    from vidquant.codec.records import FrameRecord, Header
+
+    header = Header(4, 2, Fraction(25), Fraction(1, 1000), 4, meta={"encoder": "example"})
+    first = np.array([[0, 1, 2, 3], [3, 2, 1, 0]], np.uint8)
+    second = first.copy()
+    second[0, 0] = 2
+    encoder = BlockLabelEncoder(4, 2, 4)
+    key, blocks = encoder.encode(first, None), encoder.encode(second, first)
+    palette = np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 0, 255]], np.uint8)
+    out = io.BytesIO()
+    writer = ContainerWriter(out, header)
+    frames = [
+        (True, key.mode, np.arange(4, dtype=np.uint8), palette, key.payload),
+        (False, blocks.mode, np.array([2], np.uint8), np.array([[0, 255, 0]], np.uint8),
+         blocks.payload),
+        (False, fmt.LABELS_REPEAT, np.zeros(0, np.uint8), np.zeros((0, 3), np.uint8), b""),
+    ]  # fmt: skip
+    for i, (keyframe, mode, index, rgb, labels) in enumerate(frames):
+        writer.write_frame(FrameRecord(keyframe, 40 * i, 40, mode, index, rgb, labels))
+    writer.close()
+    return out.getvalue(), [key.payload, blocks.payload]
+
+
+def test_worked_example_file_is_what_format_md_shows():
+    """FORMAT.md §10.1's hexdump is exactly the file the writer makes, and its PFRM's first
+    decisions are as the text lists them (label coder 3's CODED block vector included)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "FORMAT.md").read_text(encoding="utf-8")
+    section = text.split("### 10.1", 1)[1].split("```", 2)[1]
+    shown = bytes.fromhex("".join(line[6:53] for line in section.splitlines() if line[:4].strip()))
+    data, (key, blocks) = worked_example()
+    assert data == shown
+    state, trace = spec.State(), []
+    first = spec.decode_map(key, 4, 2, 4, 0, None, state)
+    second = spec.decode_map(blocks, 4, 2, 4, 4, first, state, trace)
+    assert second == [[2, 1, 2, 3], [3, 2, 1, 0]]
+    # not SKIP, CODED (mode context 24), the vector is the predicted one (context 4018 + 0)
+    assert [c for c, _, _ in trace[:3]] == [24, 49, spec.CTX_CODED_PRED]
+    assert [b for _, _, b in trace[:3]] == [0, 1, 1]

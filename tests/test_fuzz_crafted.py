@@ -317,13 +317,15 @@ def test_payload_kinds_are_all_reachable():
 
 
 # --------------------------------------------------------------------------------------------
-# label coder 2's decoder
+# label coder 3's and 2's decoder
 
 
 @st.composite
-def block_cases(draw) -> inputs.LabelCase:
-    """A valid code of label coder 2 (INTRA, or BLOCKS after a valid INTRA map), then damaged
-    three times in four: bytes flipped, cut, extended, or replaced by random bytes."""
+def block_cases(draw) -> tuple[inputs.LabelCase, int]:
+    """A valid code of label coder 3 or 2 (INTRA, or BLOCKS after a valid INTRA map), then
+    damaged three times in four: bytes flipped, cut, extended, or replaced by random bytes; and
+    the coder."""
+    coder = draw(st.sampled_from((fmt.LABEL_CODER_MC, fmt.LABEL_CODER_BLOCKS)))
     w, h = draw(st.integers(1, 40)), draw(st.integers(1, 40))
     k = draw(st.one_of(st.integers(2, 256), st.sampled_from([2, 3, 255, 256])))
     seed = draw(st.integers(1, 255))
@@ -331,11 +333,12 @@ def block_cases(draw) -> inputs.LabelCase:
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if previous is None:
         labels = inputs.synthetic_map(seed ^ 0x55, w, h, k)
-        payload, mode = BlockLabelEncoder(w, h, k).encode(labels, None).payload, fmt.LABELS_INTRA
+        payload = BlockLabelEncoder(w, h, k, coder).encode(labels, None).payload
+        mode = fmt.LABELS_INTRA
     else:
         labels = np.roll(previous, (draw(st.integers(-3, 3)), draw(st.integers(-3, 3))), (0, 1))
         labels[rng.random((h, w)) < 0.1] = rng.integers(0, k, dtype=np.uint8)
-        encoder = BlockLabelEncoder(w, h, k)
+        encoder = BlockLabelEncoder(w, h, k, coder)
         encoder.encode(previous, None)
         coded = encoder.encode(labels, previous)
         payload, mode = coded.payload, coded.mode
@@ -352,22 +355,24 @@ def block_cases(draw) -> inputs.LabelCase:
         data = bytearray(draw(st.binary(max_size=64)))
     if hostile(draw, 8):
         mode = draw(st.sampled_from([1, 3, 5, 255, -1, fmt.LABELS_REPEAT]))
-    return inputs.LabelCase(w, h, k, mode, bytes(data), previous)
+    return inputs.LabelCase(w, h, k, mode, bytes(data), previous), coder
 
 
 @long_timeout
 def test_block_decoder(capsys):
     tally = Tally()
+    from_bytes = st.binary(max_size=200).map(inputs.decode_block_input)
 
     @fuzz_settings("blocks")
-    @given(st.one_of(block_cases(), st.binary(max_size=200).map(inputs.decode_block_input)))
-    def run(case):
+    @given(st.one_of(block_cases(), st.tuples(from_bytes, st.just(fmt.LABEL_CODER_MC))))
+    def run(case_coder):
+        case, coder = case_coder
         out = targets.check_labels(
             case.width, case.height, case.k, case.mode, case.payload, case.previous,
-            coder=fmt.LABEL_CODER_BLOCKS,
+            coder=coder,
         )  # fmt: skip
         what = re.sub(r"-?\d+", "N", str(out.error).split(" (at byte")[0])
         tally.add("map" if out.error is None else f"FormatError: {what}")
 
     run()
-    report(capsys, tally.line("label coder 2's decoder"))
+    report(capsys, tally.line("label coders 3 and 2's decoder"))

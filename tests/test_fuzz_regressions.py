@@ -26,7 +26,7 @@ def test_regression_head_meta_integer_with_too_many_digits():
     digits) for integer string conversion", Python >= 3.11 / 3.10.7), which
     ``records.unpack_header`` does not catch: it escapes ``VqDecoder()``/``open_vq`` instead of
     a FormatError."""
-    fields = (2, 2, 1, 1, 1, 1, 2, fmt.LABEL_CODER_BLOCKS, fmt.PALETTE_CODER_RAW, fmt.NO_ALPHA)
+    fields = (2, 2, 1, 1, 1, 1, 2, fmt.LABEL_CODER_MC, fmt.PALETTE_CODER_RAW, fmt.NO_ALPHA)
     fixed = fmt.HEADER.pack(*fields)
     data = fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR) + pack_record(
         fmt.TAG_HEADER, fixed + b'{"n":' + b"1" * 4301 + b"}"

@@ -80,9 +80,15 @@ def test_header_label_coder_belongs_to_its_major():
     v1 = pack_header(Header(4, 4, Fraction(1), Fraction(1), 8, label_coder=fmt.LABEL_CODER_ZSTD))
     with pytest.raises(FormatError, match="label coder must be 2..2, got 1"):
         unpack_header(memoryview(v1 + bytes(2)), 12, 2)
-    v2 = pack_header(Header(4, 4, Fraction(1), Fraction(1), 8))
+    v2 = pack_header(Header(4, 4, Fraction(1), Fraction(1), 8, label_coder=fmt.LABEL_CODER_BLOCKS))
     with pytest.raises(FormatError, match="label coder must be 1..1, got 2"):
         unpack_header(memoryview(v2), 12, 1)
+    with pytest.raises(FormatError, match="label coder must be 3..3, got 2"):
+        unpack_header(memoryview(v2), 12, 3)
+    v3 = pack_header(Header(4, 4, Fraction(1), Fraction(1), 8))
+    assert unpack_header(memoryview(v3), 12).label_coder == fmt.LABEL_CODER_MC
+    with pytest.raises(FormatError, match="label coder must be 2..2, got 3"):
+        unpack_header(memoryview(v3), 12, 2)
 
 
 @st.composite

@@ -22,6 +22,7 @@ from vidquant.errors import FormatError
 TESTS = Path(__file__).resolve().parent
 GOLDEN_VQ = TESTS / "golden" / "tiny.vq"
 GOLDEN_FRAMES = TESTS / "golden" / "tiny_frames.npz"
+GOLDEN_V2_VQ = TESTS / "golden" / "tiny_v2.vq"  # the same clip as the 2.0 encoder wrote it
 GOLDEN_V1_VQ = TESTS / "golden" / "tiny_v1.vq"  # the same clip as the 1.1 encoder wrote it
 GOLDEN_V1_FRAMES = TESTS / "golden" / "tiny_v1_frames.npz"
 

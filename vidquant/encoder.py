@@ -163,7 +163,7 @@ class FrameCoder:
     def __init__(self, writer: ContainerWriter, lam: int = 0, stickiness: float = 0.0) -> None:
         self.writer = writer
         h = writer.header
-        self._labels = BlockLabelEncoder(h.width, h.height, h.k)
+        self._labels = BlockLabelEncoder(h.width, h.height, h.k, h.label_coder)
         self._lam = lam
         self._stickiness = stickiness
         self.frames = 0

@@ -27,6 +27,7 @@ from vidquant.codec.records import (
 
 TESTS = Path(__file__).resolve().parent.parent
 GOLDEN_VQ = TESTS / "golden" / "tiny.vq"
+GOLDEN_V2_VQ = TESTS / "golden" / "tiny_v2.vq"
 GOLDEN_V1_VQ = TESTS / "golden" / "tiny_v1.vq"
 
 # --------------------------------------------------------------------------------------------
@@ -41,12 +42,13 @@ def _write_clip(
     *,
     audio: bool = False,
     seed: int = 0,
-    coder: int = fmt.LABEL_CODER_BLOCKS,
+    coder: int = fmt.LABEL_CODER_MC,
 ) -> bytes:
     """A small valid file from synthetic label maps. ``plan`` lists (kind, duration) per frame:
     kind "key" (KFRM), "same" (REPEAT), "move" (a block of pixels changes: COPY when k < 256,
-    DELTA with k = 256 in 1.x; BLOCKS in 2.0), "new" (most pixels change: a 1.x encoder may
-    pick INTRA in a PFRM). ``coder`` 1 writes a 1.x file (Zstandard label maps), 2 a 2.0 file."""
+    DELTA with k = 256 in 1.x; BLOCKS in 2.0 and 3.0), "new" (most pixels change: a 1.x encoder
+    may pick INTRA in a PFRM). ``coder`` 1 writes a 1.x file (Zstandard label maps), 2 a 2.0
+    file, 3 a 3.0 file."""
     rng = np.random.default_rng(seed)
     buf = io.BytesIO()
     header = Header(
@@ -59,8 +61,8 @@ def _write_clip(
     )
     writer = ContainerWriter(buf, header, audio=audio_header)
     labeller: LabelEncoder | BlockLabelEncoder = LabelEncoder(level=3)
-    if coder == fmt.LABEL_CODER_BLOCKS:
-        labeller = BlockLabelEncoder(width, height, k)
+    if coder != fmt.LABEL_CODER_ZSTD:
+        labeller = BlockLabelEncoder(width, height, k, coder)
     labels = rng.integers(0, k, (height, width), dtype=np.uint8)
     palette = rng.integers(0, 256, (k, 3), dtype=np.uint8)
     previous = None
@@ -100,16 +102,17 @@ def _write_clip(
 
 
 def seed_files() -> dict[str, bytes]:
-    """Small valid ``.vq`` files covering every record kind, both format majors, every label
-    mode of both label coders and the audio records.
+    """Small valid ``.vq`` files covering every record kind, the three format majors, every
+    label mode of each label coder and the audio records.
 
-    ``golden`` and ``golden_v1`` are the committed encoder outputs (tests/golden/tiny.vq, 2.0, and
-    tiny_v1.vq, 1.1: made by the real Encoder, with palette deltas and two keyframes); the others
-    are written here with ContainerWriter and either label encoder from synthetic label maps,
-    once as 2.0 and once (``v1_`` names) as 1.1.
+    ``golden``, ``golden_v2`` and ``golden_v1`` are the committed encoder outputs
+    (tests/golden/tiny.vq, 3.0, tiny_v2.vq, 2.0, and tiny_v1.vq, 1.1: made by the real Encoder,
+    with palette deltas and two keyframes); the others are written here with ContainerWriter and
+    a label encoder from synthetic label maps, once as 3.0 and once (``v1_`` names) as 1.1.
     """
     seeds: dict[str, bytes] = {}
-    for name, path in (("golden", GOLDEN_VQ), ("golden_v1", GOLDEN_V1_VQ)):
+    goldens = (("golden", GOLDEN_VQ), ("golden_v2", GOLDEN_V2_VQ), ("golden_v1", GOLDEN_V1_VQ))
+    for name, path in goldens:
         if path.exists():
             seeds[name] = path.read_bytes()
     plans = {
@@ -119,7 +122,7 @@ def seed_files() -> dict[str, bytes]:
         "one_pixel": (1, 1, 3, [("key", 5), ("move", 5)]),
         "glyphs": (24, 16, 5, [("key", 10), ("move", 10), ("new", 10)]),
     }
-    for prefix, coder in (("", fmt.LABEL_CODER_BLOCKS), ("v1_", fmt.LABEL_CODER_ZSTD)):
+    for prefix, coder in (("", fmt.LABEL_CODER_MC), ("v1_", fmt.LABEL_CODER_ZSTD)):
         for seed, (name, (w, h, k, plan)) in enumerate(plans.items(), 1):
             seeds[prefix + name] = _write_clip(
                 w, h, k, plan, audio=name == "audio", seed=seed, coder=coder

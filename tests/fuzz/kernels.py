@@ -19,6 +19,7 @@ def warm_up() -> None:
 
     import vidquant.codec.blockcoder  # noqa: F401
     import vidquant.codec.blockencoder  # noqa: F401
+    import vidquant.codec.blocksearch  # noqa: F401
     import vidquant.codec.rangecoder  # noqa: F401
     from vidquant.codec.blocklabels import BlockLabelDecoder, BlockLabelEncoder
 

@@ -365,7 +365,7 @@ def check_labels(
     (height, width) uint8 map with every label < k, within
     :func:`~fuzz.bounds.labels_memory_bound`.
 
-    Label coder 2 carries state from map to map, so its decoder first decodes ``previous`` from
+    Label coders 3 and 2 carry state from map to map, so its decoder first decodes ``previous`` from
     a valid INTRA code (checked to come back exact); then the fuzzed payload follows it.
     """
     warm_up()
@@ -373,8 +373,8 @@ def check_labels(
     if previous is not None:
         previous = np.ascontiguousarray(previous, dtype=np.uint8).reshape(height, width)
     decoder = label_decoder(width, height, k, coder)
-    if coder == fmt.LABEL_CODER_BLOCKS and previous is not None:
-        intra = BlockLabelEncoder(width, height, k).encode(previous, None)
+    if coder != fmt.LABEL_CODER_ZSTD and previous is not None:
+        intra = BlockLabelEncoder(width, height, k, coder).encode(previous, None)
         back = decoder.decode(intra.mode, intra.payload, None)
         if not np.array_equal(back, previous):
             _fail(f"a valid {width}x{height} k={k} INTRA code did not decode exactly")
@@ -416,9 +416,9 @@ def check_label_input(data: bytes, *, memory: bool = True) -> LabelsOutcome:
 
 
 def check_block_input(data: bytes, *, memory: bool = True) -> LabelsOutcome:
-    """:func:`check_labels` of label coder 2 on fuzzer bytes (see :func:`decode_block_input`)."""
+    """:func:`check_labels` of label coder 3 on fuzzer bytes (see :func:`decode_block_input`)."""
     case = decode_block_input(data)
     return check_labels(
         case.width, case.height, case.k, case.mode, case.payload, case.previous,
-        memory=memory, coder=fmt.LABEL_CODER_BLOCKS,
+        memory=memory, coder=fmt.LABEL_CODER_MC,
     )  # fmt: skip

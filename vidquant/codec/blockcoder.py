@@ -1,4 +1,5 @@
-"""The syntax of label coder 2 (FORMAT.md §7): blocks, their modes, vectors and coded pixels.
+"""The syntax of label coders 3 and 2 (FORMAT.md §7): blocks, their modes, vectors and coded
+pixels.
 
 A label map is coded in 8x8 blocks in raster order, each in one mode:
 
@@ -6,8 +7,10 @@ A label map is coded in 8x8 blocks in raster order, each in one mode:
 - INTER: a copy from the previous frame at a motion vector (coordinates clamped to the frame);
 - IBC (intra block copy): a copy from the part of this frame already decoded;
 - CODED: labels coded pixel by pixel, each first tested against the ranked candidates (the
-  previous frame's label, then the neighbours W, N, NE, NW; repeats dropped), in contexts made
-  of which neighbours agree, then, if none matches, as a literal.
+  reference label, then the neighbours W, N, NE, NW; repeats dropped), in contexts made of which
+  neighbours agree, then, if none matches, as a literal. The reference label is the previous
+  frame's at the block's own motion vector (label coder 3, format 3.x), or at the same place
+  (label coder 2, format 2.0, where CODED blocks have no vector); the flag ``mc`` says which.
 
 Frames without a reference (keyframes) have IBC and CODED only. Contexts and the last vectors
 carry over from frame to frame and start afresh at each keyframe.
@@ -46,7 +49,8 @@ PATTERNS = 512  # pixel context patterns (9 bits)
 MAX_CANDIDATES = 5
 CTX_PIXEL = CTX_IBC_DY + rc.SIGNED_CONTEXTS  # candidate rank i, pattern: CTX_PIXEL + i*512 + p
 CTX_LITERAL = CTX_PIXEL + MAX_CANDIDATES * PATTERNS  # bit-tree nodes 1..255
-CONTEXTS = CTX_LITERAL + 256
+CTX_CODED_PRED = CTX_LITERAL + 256  # CODED (predicted frames) vector = the predicted one? (3)
+CONTEXTS = CTX_CODED_PRED + 3
 
 # Vectors carried from frame to frame (int64 array): the last INTER and IBC vectors.
 VEC_INTER_X, VEC_INTER_Y, VEC_IBC_X, VEC_IBC_Y = range(4)
@@ -75,10 +79,18 @@ def literal_bits(k: int) -> int:
 
 @njit(inline="always", **_KW)
 def pixel_context(
-    cur: np.ndarray, prev: np.ndarray, has_ref: bool, x: int, y: int, cands: np.ndarray
+    cur: np.ndarray,
+    ref: np.ndarray,
+    has_ref: bool,
+    x: int,
+    y: int,
+    ox: int,
+    oy: int,
+    cands: np.ndarray,
 ) -> tuple[int, int]:
     """The candidates of pixel (x, y) of a CODED block (written to ``cands``) and their count,
-    and its 9-bit context pattern (FORMAT.md §7.5)."""
+    and its 9-bit context pattern (FORMAT.md §7.5). ``ref`` is the block's reference
+    (:func:`fill_ref`), its element (0, 0) at pixel (ox, oy); unused without ``has_ref``."""
     height, width = cur.shape
     w = np.int64(cur[y, x - 1]) if x > 0 else -1
     n = np.int64(cur[y - 1, x]) if y > 0 else -1
@@ -86,7 +98,7 @@ def pixel_context(
     # NE is decoded when it lies in the block row above, or in this block
     ne_ok = y > 0 and x + 1 < width and (y % BLOCK == 0 or (x + 1) % BLOCK != 0)
     ne = np.int64(cur[y - 1, x + 1]) if ne_ok else -1
-    p = np.int64(prev[y, x]) if has_ref else -1
+    p = np.int64(ref[y - oy, x - ox]) if has_ref else -1
     pattern = 0
     if w >= 0 and w == n:
         pattern |= 1
@@ -102,9 +114,9 @@ def pixel_context(
             pattern |= 32
         if p == n:
             pattern |= 64
-        if w >= 0 and prev[y, x - 1] == w:
+        if w >= 0 and ref[y - oy, x - 1 - ox] == w:
             pattern |= 128
-        if n >= 0 and prev[y - 1, x] == n:
+        if n >= 0 and ref[y - 1 - oy, x - ox] == n:
             pattern |= 256
     count = 0
     for c in (p, w, n, ne, nw):
@@ -132,18 +144,57 @@ def mode_context(modes: np.ndarray, bx: int, by: int) -> int:
 def predicted_vector(
     modes: np.ndarray, vectors: np.ndarray, vec: np.ndarray, bx: int, by: int, mode: int
 ) -> tuple[int, int, int]:
-    """The predicted vector of a block in ``mode`` (INTER or IBC) and its flag context: the left
-    block's vector if it has this mode, else the top block's, else the last one carried."""
-    left = bx > 0 and modes[by, bx - 1] == mode
-    top = by > 0 and modes[by - 1, bx] == mode
+    """The predicted vector of a block in ``mode`` (INTER, IBC or, in label coder 3, CODED) and
+    its flag context: the left block's vector if it has this mode (for CODED: INTER or CODED),
+    else the top block's, else the last one carried (CODED: the INTER one)."""
+    if mode == CODED:  # a CODED block's reference vector: from INTER or CODED neighbours
+        left = bx > 0 and (modes[by, bx - 1] == INTER or modes[by, bx - 1] == CODED)
+        top = by > 0 and (modes[by - 1, bx] == INTER or modes[by - 1, bx] == CODED)
+    else:
+        left = bx > 0 and modes[by, bx - 1] == mode
+        top = by > 0 and modes[by - 1, bx] == mode
     ctx = np.int64(left) + np.int64(top)
     if left:
         return vectors[by, bx - 1, 0], vectors[by, bx - 1, 1], ctx
     if top:
         return vectors[by - 1, bx, 0], vectors[by - 1, bx, 1], ctx
-    if mode == INTER:
+    if mode != IBC:
         return vec[VEC_INTER_X], vec[VEC_INTER_Y], ctx
     return vec[VEC_IBC_X], vec[VEC_IBC_Y], ctx
+
+
+@njit(inline="always", **_KW)
+def vector_contexts(mode: int) -> tuple[int, int, int]:
+    """The contexts of a block vector in ``mode``: the is-predicted flag's base (plus the
+    vector context), then the signed x and y differences' (INTER and CODED share these)."""
+    if mode == IBC:
+        return CTX_IBC_PRED, CTX_IBC_DX, CTX_IBC_DY
+    return (CTX_INTER_PRED if mode == INTER else CTX_CODED_PRED), CTX_INTER_DX, CTX_INTER_DY
+
+
+@njit(inline="always", **_KW)
+def decode_vector(
+    st: np.ndarray,
+    data: np.ndarray,
+    probs: np.ndarray,
+    modes: np.ndarray,
+    vectors: np.ndarray,
+    vec: np.ndarray,
+    bx: int,
+    by: int,
+    mode: int,
+) -> tuple[int, int]:
+    """Decode the vector of block (bx, by) in ``mode`` (FORMAT.md §7.4) and keep it in
+    ``vectors``; the caller updates the carried vector."""
+    px, py, pctx = predicted_vector(modes, vectors, vec, bx, by, mode)
+    base_pred, base_dx, base_dy = vector_contexts(mode)
+    dx, dy = px, py
+    if not decode_bit(st, data, probs, base_pred + pctx):
+        dx = px + decode_signed(st, data, probs, base_dx)
+        dy = py + decode_signed(st, data, probs, base_dy)
+    vectors[by, bx, 0] = dx
+    vectors[by, bx, 1] = dy
+    return dx, dy
 
 
 @njit(inline="always", **_KW)
@@ -178,6 +229,21 @@ def copy_inter(
 
 
 @njit(**_KW)
+def fill_ref(
+    ref: np.ndarray, prev: np.ndarray, x0: int, y0: int, bw: int, bh: int, dx: int, dy: int
+) -> None:
+    """The reference of a CODED block at vector (dx, dy): ``ref[j, i]`` = ``prev`` at
+    (x0 - 1 + i + dx, y0 - 1 + j + dy), clamped, for j <= bh, i <= bw (one row above and one
+    column left of the block, for the context pattern)."""
+    height, width = prev.shape
+    for j in range(bh + 1):
+        sy = min(max(y0 - 1 + j + dy, 0), height - 1)
+        for i in range(bw + 1):
+            sx = min(max(x0 - 1 + i + dx, 0), width - 1)
+            ref[j, i] = prev[sy, sx]
+
+
+@njit(**_KW)
 def copy_ibc(cur: np.ndarray, x0: int, y0: int, bw: int, bh: int, dx: int, dy: int) -> None:
     """Fill a block from this frame at vector (dx, dy) (checked by :func:`ibc_valid`)."""
     for y in range(y0, y0 + bh):
@@ -194,9 +260,11 @@ def decode_frame(
     probs: np.ndarray,
     vec: np.ndarray,
     cur: np.ndarray,
+    mc: bool,
 ) -> int:
     """Decode one label map into ``cur`` (uint8, height x width); 0, or an ``ERR_*`` code.
 
+    ``mc``: label coder 3, whose CODED blocks of predicted maps carry a vector (else 2).
     ``probs`` and ``vec`` are the state carried from the previous frame, updated in place.
     Work is bounded by the frame size whatever ``data`` holds, and a payload that runs out ends
     at the block where the coder first reads past it.
@@ -207,6 +275,7 @@ def decode_frame(
     modes = np.empty((nby, nbx), np.int64)
     vectors = np.zeros((nby, nbx, 2), np.int64)
     cands = np.empty(MAX_CANDIDATES, np.int64)
+    ref = np.zeros((BLOCK + 1, BLOCK + 1), np.uint8)
     nbits = 1
     while (1 << nbits) < k:
         nbits += 1
@@ -238,16 +307,7 @@ def decode_frame(
             if mode == SKIP:
                 pass  # the labels are in place
             elif mode in (INTER, IBC):
-                px, py, pctx = predicted_vector(modes, vectors, vec, bx, by, mode)
-                base_pred = CTX_INTER_PRED if mode == INTER else CTX_IBC_PRED
-                base_dx = CTX_INTER_DX if mode == INTER else CTX_IBC_DX
-                base_dy = CTX_INTER_DY if mode == INTER else CTX_IBC_DY
-                dx, dy = px, py
-                if not decode_bit(st, data, probs, base_pred + pctx):
-                    dx = px + decode_signed(st, data, probs, base_dx)
-                    dy = py + decode_signed(st, data, probs, base_dy)
-                vectors[by, bx, 0] = dx
-                vectors[by, bx, 1] = dy
+                dx, dy = decode_vector(st, data, probs, modes, vectors, vec, bx, by, mode)
                 if mode == INTER:
                     vec[VEC_INTER_X], vec[VEC_INTER_Y] = dx, dy
                     copy_inter(cur, prev, x0, y0, bw, bh, dx, dy)
@@ -257,9 +317,17 @@ def decode_frame(
                     vec[VEC_IBC_X], vec[VEC_IBC_Y] = dx, dy
                     copy_ibc(cur, x0, y0, bw, bh, dx, dy)
             else:
+                if has_ref:
+                    dx = dy = 0  # label coder 2: the co-located labels
+                    if mc:
+                        dx, dy = decode_vector(st, data, probs, modes, vectors, vec, bx, by, CODED)
+                        vec[VEC_INTER_X], vec[VEC_INTER_Y] = dx, dy
+                    fill_ref(ref, prev, x0, y0, bw, bh, dx, dy)
                 for y in range(y0, y0 + bh):
                     for x in range(x0, x0 + bw):
-                        count, pattern = pixel_context(cur, prev, has_ref, x, y, cands)
+                        count, pattern = pixel_context(
+                            cur, ref, has_ref, x, y, x0 - 1, y0 - 1, cands
+                        )
                         label = -1
                         for i in range(count):
                             if decode_bit(st, data, probs, CTX_PIXEL + i * PATTERNS + pattern):

@@ -1,9 +1,9 @@
-"""The encoder's kernels for label coder 2: block hashes, the copy search and the frame coder.
+"""The encoder's frame coder for label coders 3 and 2: each block's mode, and its coding.
 
-Copies are found by hashing: every 8x8 window of a label map has a 32-bit hash, windows are
-chained by hash bucket, and a block looks up the windows of the previous frame (INTER) and of
-the decoded part of this frame (IBC) with its own hash. The predicted and the carried vectors are
-always tried too.
+Copies are found by hashing (:mod:`vidquant.codec.blocksearch`): a block looks up the windows of
+the previous frame (INTER) and of the decoded part of this frame (IBC) with its own hash. The
+predicted and the carried vectors are always tried too. A CODED block of label coder 3 is tried
+at the reference vector the motion search finds, at its predicted vector and at zero.
 
 Each block then takes the mode of least cost, with rates estimated from the current contexts.
 Lossless (lambda 0) the cost is the rate alone and a copy must be exact. With rate-distortion
@@ -19,70 +19,12 @@ import numpy as np
 from numba import njit
 
 from vidquant.codec import blockcoder as bc
+from vidquant.codec import blocksearch as bs
 from vidquant.codec import rangecoder as rc
 from vidquant.codec.blockcoder import BLOCK, CODED, IBC, INTER, SKIP
-from vidquant.codec.rangecoder import bit_cost, encode_bit, encode_signed, signed_cost
+from vidquant.codec.rangecoder import bit_cost, encode_bit, encode_signed
 
-HASH_BITS = 18  # hash buckets: 2**18
-CHAIN_STEPS = 32  # windows looked at per lookup
-_ROW_MUL = 0x9E3779B1
-_COL_MUL = 0x85EBCA77
-_BUCKET_MUL = 0x27D4EB2F
 _KW = {"cache": True, "nogil": True}
-
-
-@njit(**_KW)
-def window_hashes(labels: np.ndarray) -> np.ndarray:
-    """The hash of every BLOCK x BLOCK window, by its top-left corner (uint32; empty when the
-    map is smaller than a block)."""
-    height, width = labels.shape
-    hw, hh = width - BLOCK + 1, height - BLOCK + 1
-    if hw <= 0 or hh <= 0:
-        return np.zeros((0, 0), np.uint32)
-    rows = np.empty((height, hw), np.int64)
-    for y in range(height):
-        for x in range(hw):
-            h = np.int64(0)
-            for j in range(BLOCK):
-                h = (h * _ROW_MUL + labels[y, x + j] + 1) & 0xFFFFFFFF
-            rows[y, x] = h
-    out = np.empty((hh, hw), np.uint32)
-    for y in range(hh):
-        for x in range(hw):
-            h = np.int64(0)
-            for i in range(BLOCK):
-                h = (h * _COL_MUL + rows[y + i, x]) & 0xFFFFFFFF
-            out[y, x] = h
-    return out
-
-
-@njit(inline="always", **_KW)
-def _bucket(h: int) -> int:
-    return ((h * _BUCKET_MUL) & 0xFFFFFFFF) >> (32 - HASH_BITS)
-
-
-@njit(**_KW)
-def _insert_windows(
-    hashes: np.ndarray, head: np.ndarray, chain: np.ndarray, done: np.ndarray, y: int, upto: int
-) -> None:
-    """Chain the windows of window row ``y`` up to column ``upto`` (exclusive); ``done[y]``
-    counts those chained already."""
-    hw = hashes.shape[1]
-    for x in range(done[y], min(upto, hw)):
-        b = _bucket(np.int64(hashes[y, x]))
-        pos = y * hw + x
-        chain[pos] = head[b]
-        head[b] = pos
-    if upto > done[y]:
-        done[y] = min(upto, hw)
-
-
-@njit(**_KW)
-def chain_windows(hashes: np.ndarray, head: np.ndarray, chain: np.ndarray) -> None:
-    """Chain all windows of a map (``head`` all -1, ``chain`` one entry per window)."""
-    done = np.zeros(hashes.shape[0], np.int64)
-    for y in range(hashes.shape[0]):
-        _insert_windows(hashes, head, chain, done, y, hashes.shape[1])
 
 
 @njit(inline="always", **_KW)
@@ -151,22 +93,6 @@ def _copy_error(
 
 
 @njit(inline="always", **_KW)
-def _vector_cost(
-    probs: np.ndarray, costs: np.ndarray, mode: int, dx: int, dy: int, px: int, py: int, pctx: int
-) -> int:
-    base_pred = bc.CTX_INTER_PRED if mode == INTER else bc.CTX_IBC_PRED
-    if dx == px and dy == py:
-        return bit_cost(probs, base_pred + pctx, 1, costs)
-    base_dx = bc.CTX_INTER_DX if mode == INTER else bc.CTX_IBC_DX
-    base_dy = bc.CTX_INTER_DY if mode == INTER else bc.CTX_IBC_DY
-    return (
-        bit_cost(probs, base_pred + pctx, 0, costs)
-        + signed_cost(probs, base_dx, dx - px, costs)
-        + signed_cost(probs, base_dy, dy - py, costs)
-    )
-
-
-@njit(inline="always", **_KW)
 def _literal_cost(probs: np.ndarray, costs: np.ndarray, label: int, nbits: int) -> int:
     total = 0
     node = 1
@@ -180,7 +106,7 @@ def _literal_cost(probs: np.ndarray, costs: np.ndarray, label: int, nbits: int) 
 @njit(**_KW)
 def _choose_coded(
     labels: np.ndarray,
-    prev: np.ndarray,
+    ref: np.ndarray,
     has_ref: bool,
     rgb: np.ndarray,
     pal: np.ndarray,
@@ -204,7 +130,7 @@ def _choose_coded(
     total = 0
     for y in range(y0, y0 + bh):
         for x in range(x0, x0 + bw):
-            count, pattern = bc.pixel_context(cur, prev, has_ref, x, y, cands)
+            count, pattern = bc.pixel_context(cur, ref, has_ref, x, y, x0 - 1, y0 - 1, cands)
             target = np.int64(labels[y, x])
             misses = 0  # rate of the candidates passed over so far
             best, choice = -1, -1
@@ -237,7 +163,7 @@ def _choose_coded(
 def _encode_coded(
     st: np.ndarray,
     out: np.ndarray,
-    prev: np.ndarray,
+    ref: np.ndarray,
     has_ref: bool,
     nbits: int,
     probs: np.ndarray,
@@ -251,7 +177,7 @@ def _encode_coded(
     """Code the labels of a CODED block that :func:`_choose_coded` put in ``cur``."""
     for y in range(y0, y0 + bh):
         for x in range(x0, x0 + bw):
-            count, pattern = bc.pixel_context(cur, prev, has_ref, x, y, cands)
+            count, pattern = bc.pixel_context(cur, ref, has_ref, x, y, x0 - 1, y0 - 1, cands)
             label = cur[y, x]
             hit = False
             for i in range(count):
@@ -267,6 +193,34 @@ def _encode_coded(
                     b = (label >> j) & 1
                     encode_bit(st, out, probs, bc.CTX_LITERAL + node, b)
                     node = (node << 1) | b
+
+
+@njit(inline="always", **_KW)
+def _encode_vector(
+    st: np.ndarray,
+    out: np.ndarray,
+    probs: np.ndarray,
+    modes: np.ndarray,
+    vectors: np.ndarray,
+    vec: np.ndarray,
+    bx: int,
+    by: int,
+    mode: int,
+    dx: int,
+    dy: int,
+) -> None:
+    """Code the vector of block (bx, by) in ``mode`` (:func:`bc.decode_vector`'s inverse)
+    and keep it in ``vectors``."""
+    px, py, pctx = bc.predicted_vector(modes, vectors, vec, bx, by, mode)
+    base_pred, base_dx, base_dy = bc.vector_contexts(mode)
+    if dx == px and dy == py:
+        encode_bit(st, out, probs, base_pred + pctx, 1)
+    else:
+        encode_bit(st, out, probs, base_pred + pctx, 0)
+        encode_signed(st, out, probs, base_dx, dx - px)
+        encode_signed(st, out, probs, base_dy, dy - py)
+    vectors[by, bx, 0] = dx
+    vectors[by, bx, 1] = dy
 
 
 @njit(**_KW)
@@ -289,6 +243,7 @@ def encode_frame(
     prev_chain: np.ndarray,
     cur: np.ndarray,
     out: np.ndarray,
+    mc: bool,
 ) -> int:
     """Code one label map; the payload's length in ``out``, or -1 when it does not fit. ``cur``
     receives the map the decoder will show.
@@ -302,13 +257,16 @@ def encode_frame(
     ``probs`` and ``vec`` are the carried state, updated in place. ``hashes`` are this frame's
     windows of ``labels`` (:func:`window_hashes`); ``head`` (all -1) and ``chain`` (one entry
     per window) receive their chains, first those an intra copy may read, then the rest.
-    ``prev_*`` are those of ``prev``, the previous map shown (unused without a reference)."""
+    ``prev_*`` are those of ``prev``, the previous map shown (unused without a reference).
+    ``mc``: label coder 3, whose CODED blocks of predicted maps have a vector (else 2)."""
     height, width = labels.shape
     nbx = (width + BLOCK - 1) // BLOCK
     nby = (height + BLOCK - 1) // BLOCK
     modes = np.empty((nby, nbx), np.int64)
     vectors = np.zeros((nby, nbx, 2), np.int64)
     cands = np.empty(bc.MAX_CANDIDATES, np.int64)
+    ref = np.zeros((BLOCK + 1, BLOCK + 1), np.uint8)
+    vtry = np.zeros((3, 2), np.int64)
     lossy = lam > 0
     weight = lam if lossy else 1  # costs below are distortion + weight x rate
     nbits = 1
@@ -327,7 +285,7 @@ def encode_frame(
             full = bw == BLOCK and bh == BLOCK
             # the windows an intra copy of this block may read (bc.ibc_valid) join the chains
             for sy in range(max(0, y0 - 2 * BLOCK + 1), min(y0 + 1, hh)):
-                _insert_windows(
+                bs.insert_windows(
                     hashes, head, chain, done, sy, hw if sy <= y0 - BLOCK else x0 - BLOCK + 1
                 )
             # the distortion of the quantiser's labels: what no mode can do much better than
@@ -369,7 +327,7 @@ def encode_frame(
                             vx, vy = vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y]
                             if vx == px and vy == py:
                                 break
-                        r = inter_bits + _vector_cost(probs, costs, INTER, vx, vy, px, py, pctx)
+                        r = inter_bits + bs.vector_cost(probs, costs, INTER, vx, vy, px, py, pctx)
                         limit = best - weight * r if best >= 0 else -1
                         d = _copy_error(
                             labels, prev, rgb, pal, lossy, x0, y0, bw, bh, vx, vy, limit
@@ -381,16 +339,18 @@ def encode_frame(
                                 break
                     if not settled and full and prev_hashes.shape[0] > 0:
                         h = np.int64(hashes[y0, x0])
-                        pos = prev_head[_bucket(h)]
+                        pos = prev_head[bs.bucket(h)]
                         steps = 0
-                        while pos >= 0 and steps < CHAIN_STEPS:
+                        while pos >= 0 and steps < bs.CHAIN_STEPS:
                             steps += 1
                             sy, sx = pos // hw, pos % hw
                             pos = prev_chain[pos]
                             if np.int64(prev_hashes[sy, sx]) != h:
                                 continue
                             vx, vy = sx - x0, sy - y0
-                            r = inter_bits + _vector_cost(probs, costs, INTER, vx, vy, px, py, pctx)
+                            r = inter_bits + bs.vector_cost(
+                                probs, costs, INTER, vx, vy, px, py, pctx
+                            )
                             if best >= 0 and floor + weight * r >= best:
                                 continue
                             limit = best - weight * r if best >= 0 else -1
@@ -410,7 +370,7 @@ def encode_frame(
                             break
                     if not bc.ibc_valid(x0, y0, bw, bh, vx, vy, width, height):
                         continue
-                    r = ibc_bits + _vector_cost(probs, costs, IBC, vx, vy, qx, qy, qctx)
+                    r = ibc_bits + bs.vector_cost(probs, costs, IBC, vx, vy, qx, qy, qctx)
                     if best >= 0 and floor + weight * r >= best:
                         continue
                     limit = best - weight * r if best >= 0 else -1
@@ -422,16 +382,16 @@ def encode_frame(
                         best, mode, dx, dy = d + weight * r, IBC, vx, vy
                 if full and hashes.shape[0] > 0 and (best < 0 or best > floor + weight * 24 * 256):
                     h = np.int64(hashes[y0, x0])
-                    pos = head[_bucket(h)]
+                    pos = head[bs.bucket(h)]
                     steps = 0
-                    while pos >= 0 and steps < CHAIN_STEPS:
+                    while pos >= 0 and steps < bs.CHAIN_STEPS:
                         sy, sx = pos // hw, pos % hw
                         pos = chain[pos]
                         vx, vy = sx - x0, sy - y0
                         steps += 1
                         if np.int64(hashes[sy, sx]) != h:
                             continue
-                        r = ibc_bits + _vector_cost(probs, costs, IBC, vx, vy, qx, qy, qctx)
+                        r = ibc_bits + bs.vector_cost(probs, costs, IBC, vx, vy, qx, qy, qctx)
                         if best >= 0 and floor + weight * r >= best:
                             continue
                         limit = best - weight * r if best >= 0 else -1
@@ -442,13 +402,40 @@ def encode_frame(
                         if d >= 0 and (best < 0 or d + weight * r < best):
                             best, mode, dx, dy = d + weight * r, IBC, vx, vy
                 if best < 0 or best > floor + weight * coded_bits:
-                    c = weight * coded_bits + _choose_coded(
-                        labels, prev, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
-                        x0, y0, bw, bh, cands,
-                    )  # fmt: skip
-                    if best < 0 or c < best:
-                        mode, dx, dy = CODED, 0, 0
-                        coded_done = True
+                    cx = cy = 0
+                    tries = 1
+                    if has_ref and mc:  # the vector searched, the predicted one and zero
+                        hx, hy = (dx, dy) if mode == INTER else (0, 0)
+                        cx, cy = bs.coded_vector(
+                            labels, prev, probs, costs, modes, vectors, vec, bx, by,
+                            x0, y0, bw, bh, hx, hy,
+                        )  # fmt: skip
+                        px, py, pctx = bc.predicted_vector(modes, vectors, vec, bx, by, CODED)
+                        vtry[0, 0], vtry[0, 1] = cx, cy
+                        if cx != px or cy != py:
+                            vtry[tries, 0], vtry[tries, 1] = px, py
+                            tries += 1
+                        if (cx != 0 or cy != 0) and (px != 0 or py != 0):
+                            vtry[tries, 0], vtry[tries, 1] = 0, 0
+                            tries += 1
+                    else:
+                        vtry[0, 0], vtry[0, 1] = 0, 0
+                    for t in range(tries):
+                        vx, vy = vtry[t, 0], vtry[t, 1]
+                        vbits = coded_bits
+                        if has_ref:
+                            if mc:
+                                vbits += bs.vector_cost(probs, costs, CODED, vx, vy, px, py, pctx)
+                            bc.fill_ref(ref, prev, x0, y0, bw, bh, vx, vy)
+                        c = weight * vbits + _choose_coded(
+                            labels, ref, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
+                            x0, y0, bw, bh, cands,
+                        )  # fmt: skip
+                        if best < 0 or c < best:
+                            best, mode, dx, dy = c, CODED, vx, vy
+                            coded_done = t == tries - 1
+                        elif mode == CODED:
+                            coded_done = False
             # code the decision
             modes[by, bx] = mode
             if has_ref:
@@ -462,18 +449,7 @@ def encode_frame(
             if mode == SKIP:
                 bc.copy_inter(cur, prev, x0, y0, bw, bh, 0, 0)
             elif mode in (INTER, IBC):
-                px, py, pctx = bc.predicted_vector(modes, vectors, vec, bx, by, mode)
-                base_pred = bc.CTX_INTER_PRED if mode == INTER else bc.CTX_IBC_PRED
-                if dx == px and dy == py:
-                    encode_bit(st, out, probs, base_pred + pctx, 1)
-                else:
-                    encode_bit(st, out, probs, base_pred + pctx, 0)
-                    base_dx = bc.CTX_INTER_DX if mode == INTER else bc.CTX_IBC_DX
-                    base_dy = bc.CTX_INTER_DY if mode == INTER else bc.CTX_IBC_DY
-                    encode_signed(st, out, probs, base_dx, dx - px)
-                    encode_signed(st, out, probs, base_dy, dy - py)
-                vectors[by, bx, 0] = dx
-                vectors[by, bx, 1] = dy
+                _encode_vector(st, out, probs, modes, vectors, vec, bx, by, mode, dx, dy)
                 if mode == INTER:
                     vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y] = dx, dy
                     bc.copy_inter(cur, prev, x0, y0, bw, bh, dx, dy)
@@ -481,14 +457,19 @@ def encode_frame(
                     vec[bc.VEC_IBC_X], vec[bc.VEC_IBC_Y] = dx, dy
                     bc.copy_ibc(cur, x0, y0, bw, bh, dx, dy)
             else:
+                if has_ref and mc:
+                    _encode_vector(st, out, probs, modes, vectors, vec, bx, by, CODED, dx, dy)
+                    vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y] = dx, dy
+                if has_ref and not coded_done:
+                    bc.fill_ref(ref, prev, x0, y0, bw, bh, dx, dy)
                 if not coded_done:
                     _choose_coded(
-                        labels, prev, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
+                        labels, ref, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
                         x0, y0, bw, bh, cands,
                     )  # fmt: skip
-                _encode_coded(st, out, prev, has_ref, nbits, probs, cur, x0, y0, bw, bh, cands)
+                _encode_coded(st, out, ref, has_ref, nbits, probs, cur, x0, y0, bw, bh, cands)
     for sy in range(hh):  # the whole map, for the next frame's INTER search
-        _insert_windows(hashes, head, chain, done, sy, hw)
+        bs.insert_windows(hashes, head, chain, done, sy, hw)
     n = rc.encode_flush(st, out)
     if st[rc.ENC_OVERFLOW]:
         return -1

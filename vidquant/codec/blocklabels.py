@@ -1,4 +1,6 @@
-"""Label coder 2 (FORMAT.md §6-7): the encoder and decoder objects over the compiled kernels.
+"""Label coders 3 and 2 (FORMAT.md §6-7): the encoder and decoder objects over the compiled
+kernels. Label coder 3 (format 3.x) is what the encoder writes; label coder 2 (format 2.0) differs
+only in that its CODED blocks have no vector, and both decode.
 
 Both keep the state a frame passes to the next: the contexts and the carried vectors, which
 start afresh with every INTRA map (a keyframe), and, in the encoder, the previous map's window
@@ -13,12 +15,14 @@ import numpy as np
 
 from vidquant.codec import blockcoder as bc
 from vidquant.codec import blockencoder as be
+from vidquant.codec import blocksearch as bs
 from vidquant.codec import format as fmt
 from vidquant.codec import rangecoder as rc
 from vidquant.codec.labels import CodedLabels, LabelDecoder, repeat_labels
 from vidquant.errors import FormatError
 from vidquant.progress import NullProgress, Progress
 
+BLOCK_CODERS = (fmt.LABEL_CODER_BLOCKS, fmt.LABEL_CODER_MC)
 _ERRORS = {
     bc.ERR_LITERAL: "a literal label is not below k",
     bc.ERR_IBC_VECTOR: "an intra copy reads outside the decoded part of the frame",
@@ -34,10 +38,15 @@ class BlockLabelEncoder:
     what the decoder will show, which is then the reference of the next map.
     """
 
-    def __init__(self, width: int, height: int, k: int) -> None:
+    def __init__(
+        self, width: int, height: int, k: int, label_coder: int = fmt.LABEL_CODER_MC
+    ) -> None:
+        if label_coder not in BLOCK_CODERS:
+            raise ValueError(f"label coder {label_coder} is not a block coder")
         self.width, self.height, self.k = width, height, k
+        self._mc = label_coder == fmt.LABEL_CODER_MC
         self._costs = rc.cost_table()
-        self._out = np.empty(fmt.max_labels(width, height, fmt.LABEL_CODER_BLOCKS), np.uint8)
+        self._out = np.empty(fmt.max_labels(width, height, label_coder), np.uint8)
         self._probs = rc.new_contexts(bc.CONTEXTS)
         self._vec = bc.new_vectors()
         self._ref: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # hashes, chains
@@ -92,8 +101,8 @@ class BlockLabelEncoder:
             return CodedLabels(fmt.LABELS_REPEAT, b"")
         if ref is not None and lossy and stickiness > 0:
             labels = be.keep_labels(labels, ref, frame, pal, float(stickiness))
-        hashes = be.window_hashes(labels)
-        head = np.full(1 << be.HASH_BITS, -1, np.int32)
+        hashes = bs.window_hashes(labels)
+        head = np.full(1 << bs.HASH_BITS, -1, np.int32)
         chain = np.empty(max(hashes.size, 1), np.int32)
         if ref is None or self._ref is None:
             self._probs = rc.new_contexts(bc.CONTEXTS)
@@ -108,6 +117,7 @@ class BlockLabelEncoder:
         n = be.encode_frame(
             labels, ref, has_ref, self.k, frame, pal, int(lam), self._probs, self._vec,
             self._costs, hashes, head, chain, ref_hashes, ref_head, ref_chain, cur, self._out,
+            self._mc,
         )  # fmt: skip
         if n < 0:  # not reachable by label maps: the worst take about half the room
             raise RuntimeError(f"a {self.width}x{self.height} label map overflowed its payload")
@@ -115,10 +125,10 @@ class BlockLabelEncoder:
             self._probs, self._vec = state
             return CodedLabels(fmt.LABELS_REPEAT, b"")
         if lossy and not np.array_equal(cur, labels):  # the next search looks in what is shown
-            hashes = be.window_hashes(cur)
-            head = np.full(1 << be.HASH_BITS, -1, np.int32)
+            hashes = bs.window_hashes(cur)
+            head = np.full(1 << bs.HASH_BITS, -1, np.int32)
             chain = np.empty(max(hashes.size, 1), np.int32)
-            be.chain_windows(hashes, head, chain)
+            bs.chain_windows(hashes, head, chain)
         self._ref = (hashes, head, chain)
         self.last = cur
         return CodedLabels(mode, self._out[:n].tobytes())
@@ -127,8 +137,14 @@ class BlockLabelEncoder:
 class BlockLabelDecoder:
     """Decode the label maps of one stream in order, never allocating more than a few maps."""
 
-    def __init__(self, width: int, height: int, k: int) -> None:
+    def __init__(
+        self, width: int, height: int, k: int, label_coder: int = fmt.LABEL_CODER_MC
+    ) -> None:
+        if label_coder not in BLOCK_CODERS:
+            raise ValueError(f"label coder {label_coder} is not a block coder")
         self.width, self.height, self.k = width, height, k
+        self._coder = label_coder
+        self._mc = label_coder == fmt.LABEL_CODER_MC
         self._probs = rc.new_contexts(bc.CONTEXTS)
         self._vec = bc.new_vectors()
         self._fresh = False  # whether the state follows an INTRA map
@@ -147,7 +163,7 @@ class BlockLabelDecoder:
             The mode is unknown, a predicted map has no previous frame, or the payload is not a
             valid code for one map (``offset`` is reported with the error).
         """
-        if mode not in fmt.LABEL_MODES[fmt.LABEL_CODER_BLOCKS]:
+        if mode not in fmt.LABEL_MODES[self._coder]:
             raise FormatError(f"unknown label mode {mode}", offset=offset)
         if mode == fmt.LABELS_REPEAT:
             return repeat_labels(payload, previous, offset)
@@ -161,7 +177,7 @@ class BlockLabelDecoder:
         data = np.frombuffer(payload, np.uint8)
         cur = np.empty((self.height, self.width), np.uint8)
         ref = cur if previous is None else np.ascontiguousarray(previous, dtype=np.uint8)
-        result = bc.decode_frame(data, ref, has_ref, self.k, self._probs, self._vec, cur)
+        result = bc.decode_frame(data, ref, has_ref, self.k, self._probs, self._vec, cur, self._mc)
         if result != 0:
             raise FormatError(f"label payload is corrupt: {_ERRORS[result]}", offset=offset)
         self._fresh = True
@@ -174,7 +190,7 @@ def label_decoder(
     """The decoder of a stream's label coder (``format.LABEL_CODER_*``, from its header)."""
     if label_coder == fmt.LABEL_CODER_ZSTD:
         return LabelDecoder(width, height, k)
-    return BlockLabelDecoder(width, height, k)
+    return BlockLabelDecoder(width, height, k, label_coder)
 
 
 def compile_kernels(*, encoder: bool = True, progress: Progress | None = None) -> None:
@@ -211,9 +227,9 @@ def _run_kernels(*, encoder: bool) -> None:
         lossy = BlockLabelEncoder(size, size, k)
         lossy.encode(first, None, rgb=rgb, palette=palette, lam=3)
         lossy.encode(second, lossy.last, rgb=rgb, palette=palette, lam=3, stickiness=1.0)
-        hashes = be.window_hashes(second)  # the rehash of a lossy map that differs from its target
-        head = np.full(1 << be.HASH_BITS, -1, np.int32)
-        be.chain_windows(hashes, head, np.empty(hashes.size, np.int32))
+        hashes = bs.window_hashes(second)  # the rehash of a lossy map that differs from its target
+        head = np.full(1 << bs.HASH_BITS, -1, np.int32)
+        bs.chain_windows(hashes, head, np.empty(hashes.size, np.int32))
     else:  # a payload too short for any map: the kernel runs, then refuses it
         with contextlib.suppress(FormatError):
             dec.decode(fmt.LABELS_INTRA, bytes(5), None)

@@ -22,12 +22,13 @@ MAGIC = b"\x89VQUANT\n"  # 0x89 catches 7-bit transfers, "\n" catches newline co
 # may have changed) and reads a file with a newer minor version after a warning. A minor version
 # may only add ancillary records (lower-case tags) that older readers skip; anything else that
 # changes the bytes of an existing record needs a new major version.
-VERSION_MAJOR = 2  # 2.0: label coder 2 (blocks, copies, contexts, a range coder), alpha index
+VERSION_MAJOR = 3  # 3.0: label coder 3 (label coder 2's CODED blocks get a motion vector)
 VERSION_MINOR = 0
+VERSION_2_MINOR = 0  # 2.0: label coder 2 (blocks, copies, contexts, a range coder), alpha index
 VERSION_1_MINOR = 1  # the last 1.x: 1.1 added the ancillary audio records (ahdr, apkt)
-# The majors this reader reads (1.x files, label coder 1, Zstandard, still decode) and the newest
-# minor it knows of each: a file with a newer minor is read after a warning.
-NEWEST_MINOR = {1: VERSION_1_MINOR, VERSION_MAJOR: VERSION_MINOR}
+# The majors this reader reads (1.x and 2.x files still decode) and the newest minor it knows of
+# each: a file with a newer minor is read after a warning.
+NEWEST_MINOR = {1: VERSION_1_MINOR, 2: VERSION_2_MINOR, VERSION_MAJOR: VERSION_MINOR}
 READ_MAJORS = tuple(NEWEST_MINOR)
 
 PREAMBLE = struct.Struct(
@@ -66,7 +67,7 @@ _HEADER_FIELDS = (
 HEADER_V1 = struct.Struct(_HEADER_FIELDS)  # 1.x
 HEADER = struct.Struct(
     _HEADER_FIELDS
-    + "H"  # 2.0: alpha index: the palette index shown transparent, < k; NO_ALPHA: none
+    + "H"  # 2.0 and later: alpha index: the palette index shown transparent, < k; NO_ALPHA: none
 )
 NO_ALPHA = 0xFFFF
 # The HEAD payload continues after HEADER with a UTF-8 JSON object of descriptive facts (source
@@ -76,7 +77,8 @@ MAX_META = 64 * 1024
 
 LABEL_CODER_ZSTD = 1  # 1.x only: label maps (intra or temporal residual) compressed with Zstandard
 LABEL_CODER_BLOCKS = 2  # 2.x only: blocks, copies and context-modelled pixels, range coded (§7)
-LABEL_CODER_OF_MAJOR = {1: LABEL_CODER_ZSTD, 2: LABEL_CODER_BLOCKS}
+LABEL_CODER_MC = 3  # 3.x only: label coder 2 with a motion vector on every predicted CODED block
+LABEL_CODER_OF_MAJOR = {1: LABEL_CODER_ZSTD, 2: LABEL_CODER_BLOCKS, 3: LABEL_CODER_MC}
 MAJOR_OF_LABEL_CODER = {coder: major for major, coder in LABEL_CODER_OF_MAJOR.items()}
 
 
@@ -94,17 +96,18 @@ FRAME = struct.Struct(
 PALETTE_ENTRY = struct.Struct("<3B")  # R, G, B
 PALETTE_DELTA = struct.Struct("<4B")  # palette index (< k), R, G, B
 
-# Label modes. Coder 1: INTRA, DELTA, REPEAT, COPY; coder 2: INTRA, REPEAT, BLOCKS.
-LABELS_INTRA = 0  # 1: zstd(labels), row-major bytes; 2: blocks without a reference, fresh contexts
+# Label modes. Coder 1: INTRA, DELTA, REPEAT, COPY; coders 2 and 3: INTRA, REPEAT, BLOCKS.
+LABELS_INTRA = 0  # 1: zstd(labels), row-major bytes; 2, 3: blocks without a reference, fresh state
 LABELS_DELTA = 1  # 1: zstd((labels - previous labels) mod 256), previous = last decoded frame
 LABELS_REPEAT = 2  # payload empty: labels equal the previous frame's
 # COPY has no symbol for label 255: the writer uses it when every label of the frame is < 255
 # (DELTA otherwise); a reader accepts it with any k, refusing a symbol above k.
 LABELS_COPY = 3  # 1: zstd(symbols): 0 = previous label, s > 0 = label s - 1
-LABELS_BLOCKS = 4  # 2: blocks that may refer to the previous frame, carried contexts
+LABELS_BLOCKS = 4  # 2, 3: blocks that may refer to the previous frame, carried state
 LABEL_MODES = {
     LABEL_CODER_ZSTD: (LABELS_INTRA, LABELS_DELTA, LABELS_REPEAT, LABELS_COPY),
     LABEL_CODER_BLOCKS: (LABELS_INTRA, LABELS_REPEAT, LABELS_BLOCKS),
+    LABEL_CODER_MC: (LABELS_INTRA, LABELS_REPEAT, LABELS_BLOCKS),
 }
 
 # ahdr comes right after HEAD (at most one). Its payload is AUDIO_HEADER, then the codec name
@@ -156,14 +159,14 @@ MAX_INDEX_ENTRIES = 10_000_000
 
 def max_labels(width: int, height: int, label_coder: int) -> int:
     """Largest label payload of one frame: zstd never grows data by more than a small margin;
-    label coder 2's writer keeps a frame within 16 bits per pixel (its worst maps, noise at
+    label coders 2 and 3 keep a frame within 16 bits per pixel (its worst maps, noise at
     k = 256, take about 8.3)."""
     if label_coder == LABEL_CODER_ZSTD:
         return width * height + width * height // 64 + 4096
     return 2 * width * height + 4096
 
 
-def max_payload(width: int, height: int, k: int, label_coder: int = LABEL_CODER_BLOCKS) -> int:
+def max_payload(width: int, height: int, k: int, label_coder: int = LABEL_CODER_MC) -> int:
     """Largest frame record payload a reader accepts for a file of this size (a longer length is
     corruption, not content)."""
     return FRAME.size + k * PALETTE_DELTA.size + max_labels(width, height, label_coder)

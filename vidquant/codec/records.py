@@ -36,11 +36,12 @@ class Header:
     k
         Palette size; every label is < k.
     label_coder
-        ``format.LABEL_CODER_*``: 1 in 1.x files, 2 in 2.x files.
+        ``format.LABEL_CODER_*``: 1 in 1.x files, 2 in 2.x files, 3 in 3.x files (the file's
+        major version follows from it).
     meta
         Descriptive facts (source, settings); not needed to decode.
     alpha_index
-        The palette index whose pixels are transparent, or None (2.x files; 1.x has none).
+        The palette index whose pixels are transparent, or None (2.x and later; 1.x has none).
     """
 
     width: int
@@ -48,10 +49,10 @@ class Header:
     fps: Fraction
     time_base: Fraction
     k: int
-    label_coder: int = fmt.LABEL_CODER_BLOCKS
+    label_coder: int = fmt.LABEL_CODER_MC
     palette_coder: int = fmt.PALETTE_CODER_RAW
     meta: dict = field(default_factory=dict)
-    alpha_index: int | None = None  # the palette index shown transparent (2.x; none in 1.x)
+    alpha_index: int | None = None  # the palette index shown transparent (2.x on; none in 1.x)
 
 
 @dataclass(frozen=True, eq=False)
