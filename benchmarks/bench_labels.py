@@ -1,7 +1,8 @@
 """Benchmark lossless coders on vidquant's label maps: does the label coder earn its place?
 
-- ``vidquant 2.0 label coder 2``: format 2.0's coder (8x8 blocks: skip, inter, intra copy, coded
-  pixels with ranked candidates; one adaptive binary range coder; FORMAT.md §6-7),
+- ``vidquant 3.0 label coder 3``: format 3.0's coder (8x8 blocks: skip, inter, intra copy, coded
+  pixels with ranked candidates, the first the previous map's label at the block's own motion
+  vector; one adaptive binary range coder; FORMAT.md §6-7),
   ``BlockLabelEncoder.encode`` / ``BlockLabelDecoder.decode``, state carried from map to map
   and reset at keyframes;
 - ``FFV1 (gray, intra)`` (PyAV, level 3, every map a keyframe), ``WebP lossless (per map)`` and
@@ -96,7 +97,7 @@ from vidquant.decoder import open_vq  # noqa: E402
 RUNS = OUT / "label_runs"
 DEFAULT_SECONDS = 3.0
 CURRENT = "vidquant 1.x zstd-6"
-BLOCKS = "vidquant 2.0 label coder 2"
+BLOCKS = "vidquant 3.0 label coder 3"
 X264 = "x264 lossless"
 CTX_FRAME = "ctx model est. (frame-adaptive)"
 CTX_PIXEL = "ctx model est. (pixel-adaptive)"
@@ -293,8 +294,8 @@ def corpus_files(kinds: list[str], size: tuple[int, int], seconds: float, k: int
 def report(results: list[ClipResult]) -> str:
     """Markdown: the clips, the main table, a summary of ratios, and notes."""
     lines = [
-        "Clips (modes: label coder 2's choice per frame; stored: label payload bytes in the"
-        " file; re-encode: label coder 2's bytes now, against them):",
+        "Clips (modes: label coder 3's choice per frame; stored: label payload bytes in the"
+        " file; re-encode: label coder 3's bytes now, against them):",
         "",
         "| clip | size | k | frames | keyframes | modes | stored bytes | re-encode |",
         "|---|---|---|---:|---:|---|---:|---|",
