@@ -266,7 +266,8 @@ def encode_frame(
     vectors = np.zeros((nby, nbx, 2), np.int64)
     cands = np.empty(bc.MAX_CANDIDATES, np.int64)
     ref = np.zeros((BLOCK + 1, BLOCK + 1), np.uint8)
-    vtry = np.zeros((3, 2), np.int64)
+    vtry = np.zeros((3, 2), np.int64)  # a CODED block's vectors to try
+    search = np.zeros((6, 2), np.int64)  # the motion search's candidates
     lossy = lam > 0
     weight = lam if lossy else 1  # costs below are distortion + weight x rate
     nbits = 1
@@ -405,12 +406,12 @@ def encode_frame(
                     cx = cy = 0
                     tries = 1
                     if has_ref and mc:  # the vector searched, the predicted one and zero
+                        px, py, pctx = bc.predicted_vector(modes, vectors, vec, bx, by, CODED)
                         hx, hy = (dx, dy) if mode == INTER else (0, 0)
                         cx, cy = bs.coded_vector(
                             labels, prev, probs, costs, modes, vectors, vec, bx, by,
-                            x0, y0, bw, bh, hx, hy,
+                            x0, y0, bw, bh, hx, hy, (px, py, pctx), search,
                         )  # fmt: skip
-                        px, py, pctx = bc.predicted_vector(modes, vectors, vec, bx, by, CODED)
                         vtry[0, 0], vtry[0, 1] = cx, cy
                         if cx != px or cy != py:
                             vtry[tries, 0], vtry[tries, 1] = px, py
@@ -420,6 +421,7 @@ def encode_frame(
                             tries += 1
                     else:
                         vtry[0, 0], vtry[0, 1] = 0, 0
+                    won = -1  # the trial that the block's mode and vector now come from
                     for t in range(tries):
                         vx, vy = vtry[t, 0], vtry[t, 1]
                         vbits = coded_bits
@@ -432,10 +434,9 @@ def encode_frame(
                             x0, y0, bw, bh, cands,
                         )  # fmt: skip
                         if best < 0 or c < best:
-                            best, mode, dx, dy = c, CODED, vx, vy
-                            coded_done = t == tries - 1
-                        elif mode == CODED:
-                            coded_done = False
+                            best, mode, dx, dy, won = c, CODED, vx, vy, t
+                    # cur holds the last trial's labels: kept if that trial won
+                    coded_done = won == tries - 1
             # code the decision
             modes[by, bx] = mode
             if has_ref:
@@ -460,9 +461,9 @@ def encode_frame(
                 if has_ref and mc:
                     _encode_vector(st, out, probs, modes, vectors, vec, bx, by, CODED, dx, dy)
                     vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y] = dx, dy
-                if has_ref and not coded_done:
-                    bc.fill_ref(ref, prev, x0, y0, bw, bh, dx, dy)
                 if not coded_done:
+                    if has_ref:
+                        bc.fill_ref(ref, prev, x0, y0, bw, bh, dx, dy)
                     _choose_coded(
                         labels, ref, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
                         x0, y0, bw, bh, cands,

@@ -23,6 +23,15 @@ from vidquant.errors import FormatError
 from vidquant.progress import NullProgress, Progress
 
 BLOCK_CODERS = (fmt.LABEL_CODER_BLOCKS, fmt.LABEL_CODER_MC)
+
+
+def _motion_compensated(label_coder: int) -> bool:
+    """Whether a block coder's CODED blocks carry vectors (label coder 3; 2 has none)."""
+    if label_coder not in BLOCK_CODERS:
+        raise ValueError(f"label coder {label_coder} is not a block coder")
+    return label_coder == fmt.LABEL_CODER_MC
+
+
 _ERRORS = {
     bc.ERR_LITERAL: "a literal label is not below k",
     bc.ERR_IBC_VECTOR: "an intra copy reads outside the decoded part of the frame",
@@ -41,10 +50,8 @@ class BlockLabelEncoder:
     def __init__(
         self, width: int, height: int, k: int, label_coder: int = fmt.LABEL_CODER_MC
     ) -> None:
-        if label_coder not in BLOCK_CODERS:
-            raise ValueError(f"label coder {label_coder} is not a block coder")
+        self._mc = _motion_compensated(label_coder)
         self.width, self.height, self.k = width, height, k
-        self._mc = label_coder == fmt.LABEL_CODER_MC
         self._costs = rc.cost_table()
         self._out = np.empty(fmt.max_labels(width, height, label_coder), np.uint8)
         self._probs = rc.new_contexts(bc.CONTEXTS)
@@ -140,11 +147,9 @@ class BlockLabelDecoder:
     def __init__(
         self, width: int, height: int, k: int, label_coder: int = fmt.LABEL_CODER_MC
     ) -> None:
-        if label_coder not in BLOCK_CODERS:
-            raise ValueError(f"label coder {label_coder} is not a block coder")
+        self._mc = _motion_compensated(label_coder)
         self.width, self.height, self.k = width, height, k
         self._coder = label_coder
-        self._mc = label_coder == fmt.LABEL_CODER_MC
         self._probs = rc.new_contexts(bc.CONTEXTS)
         self._vec = bc.new_vectors()
         self._fresh = False  # whether the state follows an INTRA map

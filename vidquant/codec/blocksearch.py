@@ -111,6 +111,32 @@ def _mismatches(
 MISS_COST = 4 * 256  # the motion search's guess of a missed reference label, 1/256 bits
 
 
+@njit(inline="always", **_KW)
+def _vector_score(
+    labels: np.ndarray,
+    prev: np.ndarray,
+    probs: np.ndarray,
+    costs: np.ndarray,
+    x0: int,
+    y0: int,
+    bw: int,
+    bh: int,
+    vx: int,
+    vy: int,
+    pred: tuple[int, int, int],
+    best: int,
+) -> int:
+    """The search's score of vector (vx, vy) for a CODED block, mismatched labels x MISS_COST +
+    the vector's rate, or -1 when it cannot beat ``best`` (none when negative)."""
+    px, py, pctx = pred
+    r = vector_cost(probs, costs, CODED, vx, vy, px, py, pctx)
+    limit = (best - r) // MISS_COST if best >= 0 else bw * bh
+    if limit < 0:
+        return -1
+    c = _mismatches(labels, prev, x0, y0, bw, bh, vx, vy, limit) * MISS_COST + r
+    return c if best < 0 or c < best else -1
+
+
 @njit(**_KW)
 def coded_vector(
     labels: np.ndarray,
@@ -128,35 +154,30 @@ def coded_vector(
     bh: int,
     hx: int,
     hy: int,
+    pred: tuple[int, int, int],
+    cand: np.ndarray,
 ) -> tuple[int, int]:
     """The reference vector of a CODED block: the fewest mismatched labels (plus the vector's
-    rate) among the predicted, zero, carried, neighbours' and ``(hx, hy)`` vectors, refined by
-    one-pixel steps."""
-    px, py, pctx = bc.predicted_vector(modes, vectors, vec, bx, by, CODED)
-    nby, nbx = modes.shape
-    cand = np.empty((8, 2), np.int64)
-    cand[0] = px, py
-    cand[1] = 0, 0
-    cand[2] = vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y]
-    cand[3] = hx, hy
+    rate) among the predicted (``pred``: its vector and context), zero, carried, neighbours' and
+    ``(hx, hy)`` vectors, refined by one-pixel steps. ``cand`` is scratch room, (6, 2) int64."""
+    nbx = modes.shape[1]
+    cand[0, 0], cand[0, 1] = pred[0], pred[1]
+    cand[1, 0], cand[1, 1] = 0, 0
+    cand[2, 0], cand[2, 1] = vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y]
+    cand[3, 0], cand[3, 1] = hx, hy
     n = 4
     top_right = modes[by - 1, bx + 1] if by > 0 and bx + 1 < nbx else bc.NO_BLOCK
     if top_right in (INTER, CODED):
-        cand[n] = vectors[by - 1, bx + 1, 0], vectors[by - 1, bx + 1, 1]
+        cand[n, 0], cand[n, 1] = vectors[by - 1, bx + 1, 0], vectors[by - 1, bx + 1, 1]
         n += 1
     if by > 0 and (modes[by - 1, bx] == INTER or modes[by - 1, bx] == CODED):
-        cand[n] = vectors[by - 1, bx, 0], vectors[by - 1, bx, 1]
+        cand[n, 0], cand[n, 1] = vectors[by - 1, bx, 0], vectors[by - 1, bx, 1]
         n += 1
     best, bestx, besty = -1, 0, 0
     for i in range(n):
         vx, vy = cand[i, 0], cand[i, 1]
-        r = vector_cost(probs, costs, CODED, vx, vy, px, py, pctx)
-        limit = (best - r) // MISS_COST if best >= 0 else bw * bh
-        if limit < 0:
-            continue
-        m = _mismatches(labels, prev, x0, y0, bw, bh, vx, vy, limit)
-        c = m * MISS_COST + r
-        if best < 0 or c < best:
+        c = _vector_score(labels, prev, probs, costs, x0, y0, bw, bh, vx, vy, pred, best)
+        if c >= 0:
             best, bestx, besty = c, vx, vy
     for _ in range(16):  # one-pixel steps while they help
         moved = False
@@ -164,13 +185,8 @@ def coded_vector(
         for step in range(4):
             vx = cx + (1 if step == 0 else -1 if step == 1 else 0)
             vy = cy + (1 if step == 2 else -1 if step == 3 else 0)
-            r = vector_cost(probs, costs, CODED, vx, vy, px, py, pctx)
-            limit = (best - r) // MISS_COST
-            if limit < 0:
-                continue
-            m = _mismatches(labels, prev, x0, y0, bw, bh, vx, vy, limit)
-            c = m * MISS_COST + r
-            if c < best:
+            c = _vector_score(labels, prev, probs, costs, x0, y0, bw, bh, vx, vy, pred, best)
+            if c >= 0:
                 best, bestx, besty = c, vx, vy
                 moved = True
         if not moved:
