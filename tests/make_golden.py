@@ -5,9 +5,10 @@ Run from the repository root::
     python tests/make_golden.py
 
 It encodes a tiny synthetic clip (24x16 pixels, 6 frames, k=4), made in memory with no PyAV, and
-writes (format 3.0; ``tiny_v1.vq`` and ``tiny_v1_frames.npz`` are the same clip as the 1.1
-encoder wrote it, and ``tiny_v2.vq`` as the 2.0 encoder wrote it, whose frames are exactly
-``tiny_frames.npz``: both are kept so that 1.x and 2.x files are known to decode)
+writes (format 4.0; ``tiny_v1.vq`` and ``tiny_v1_frames.npz`` are the same clip as the 1.1
+encoder wrote it, and ``tiny_v2.vq`` and ``tiny_v3.vq`` as the 2.0 and 3.0 encoders wrote it,
+whose frames are exactly ``tiny_frames.npz``: all are kept so that 1.x, 2.x and 3.x files are
+known to decode)
 
 - ``tests/golden/tiny.vq``: the encoded file, byte for byte what :func:`encode_clip` writes;
 - ``tests/golden/tiny_frames.npz``: what a decoder must show: ``rgb`` (frames, height, width, 3)

@@ -21,6 +21,7 @@ from vqfiles import (
     GOLDEN_V1_FRAMES,
     GOLDEN_V1_VQ,
     GOLDEN_V2_VQ,
+    GOLDEN_V3_VQ,
     GOLDEN_VQ,
     assemble,
     assert_format_error,
@@ -69,6 +70,23 @@ def test_v1_golden_still_decodes():
     assert modes == [0, 3, 2, 0, 3, 2]  # INTRA, COPY, REPEAT: the 1.x modes
     # the same pictures as the 3.0 golden: the label coder is lossless either way
     assert np.array_equal(expected["rgb"], read_expected()["rgb"])
+
+
+def test_v3_golden_still_decodes(expected):
+    """A 3.0 file (label coder 3 with the fixed 19-byte frame header) decodes to the same
+    frames, and only its frame headers differ from the 4.0 golden's."""
+    with open_vq(GOLDEN_V3_VQ) as dec:
+        assert dec.version == (3, 0)
+        assert dec.header.label_coder == fmt.LABEL_CODER_MC
+        frames = list(dec.iter_frames())
+        records = list(dec.iter_records())
+    assert_prefix(frames, expected, what="3.0 golden")
+    assert [r.label_mode for r in records] == expected["label_mode"].tolist()
+    with open_vq(GOLDEN_VQ) as dec:
+        new = list(dec.iter_records())
+    assert [r.labels for r in records] == [r.labels for r in new]
+    saved = GOLDEN_V3_VQ.stat().st_size - GOLDEN_VQ.stat().st_size
+    assert saved == 6 * (fmt.FRAME_FIXED.size - 4)  # every frame header here is 4 bytes in 4.0
 
 
 def test_v2_golden_still_decodes(expected):
@@ -241,20 +259,20 @@ def test_inconsistent_trailer(golden, tmp_path, fields):
     "entries",
     [
         [(0, 0, 101), (3, 3, 101)],  # offsets not increasing
-        [(0, 0, 5), (3, 3, 249)],  # before the first frame
-        [(0, 0, 101), (6, 3, 249)],  # frame number past the end
-        [(3, 3, 101), (0, 0, 249)],  # frames going back
-        [(0, 3, 101), (3, 3, 249)],  # pts not increasing
-        [(0, 0, 101), (3, 3, 395)],  # at the INDX itself
+        [(0, 0, 5), (3, 3, 204)],  # before the first frame
+        [(0, 0, 101), (6, 3, 204)],  # frame number past the end
+        [(3, 3, 101), (0, 0, 204)],  # frames going back
+        [(0, 3, 101), (3, 3, 204)],  # pts not increasing
+        [(0, 0, 101), (3, 3, 305)],  # at the INDX itself
     ],
 )
 def test_inconsistent_index_entries(golden, expected, tmp_path, entries):
     keys = _offsets(golden, fmt.TAG_KEYFRAME)
-    assert keys == [101, 249] and _offsets(golden, fmt.TAG_INDEX) == [395]  # literals above
+    assert keys == [101, 204] and _offsets(golden, fmt.TAG_INDEX) == [305]  # literals above
     data = assemble(golden_head(golden), frame_records(golden), index=entries)
     out = decode_bytes(data, tmp_path)
     exc = assert_format_error(out.error, f"index {entries}")
-    assert exc.offset == 395 and "INDX" in str(exc)
+    assert exc.offset == 305 and "INDX" in str(exc)
     assert len(out.frames) == 6
     seek = decode_bytes(data, tmp_path, index=False, start_s=0.3)
     assert seek.error is None

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from vidquant.codec import format as fmt
-from vidquant.codec.records import pack_record
+from vidquant.codec.records import pack_frame_head, pack_record
 from vidquant.decoder import open_vq
 from vidquant.errors import TruncatedError, VersionError
 from vqfiles import (
@@ -227,7 +227,8 @@ def test_payload_over_max_is_refused_before_reading(golden, expected, tmp_path):
     # a PFRM of max_payload + 1 bytes with a valid CRC, and the bytes really there: only the
     # max-payload check can refuse it
     limit = fmt.max_payload(24, 16, 4)
-    big = crafted_frame(keyframe=False, pts=1, labels=b"\x00" * (limit + 1 - fmt.FRAME.size))
+    head_size = len(pack_frame_head(1, 1, fmt.LABELS_DELTA, 0))  # crafted_frame's header
+    big = crafted_frame(keyframe=False, pts=1, labels=b"\x00" * (limit + 1 - head_size))
     assert fmt.RECORD_HEAD.unpack_from(big)[1] == limit + 1
     keys = frame_records(golden)
     data = assemble(golden_head(golden), [keys[0], big])
@@ -239,7 +240,7 @@ def test_payload_over_max_is_refused_before_reading(golden, expected, tmp_path):
     assert len(out.frames) == 1
     assert_prefix(out.frames, expected)
     # one byte less is accepted by the framing (and then refused by the label coder, not by size)
-    ok = crafted_frame(keyframe=False, pts=1, labels=b"\x00" * (limit - fmt.FRAME.size))
+    ok = crafted_frame(keyframe=False, pts=1, labels=b"\x00" * (limit - head_size))
     out = decode_bytes(assemble(golden_head(golden), [keys[0], ok]), tmp_path)
     assert "allowed" not in str(assert_format_error(out.error, "at max payload"))
 
@@ -256,7 +257,7 @@ def _labels(value: int = 0) -> np.ndarray:
 
 def test_label_not_below_k_in_keyframe(golden, expected, tmp_path):
     keys = frame_records(GOLDEN_V1_VQ.read_bytes())
-    bad = crafted_frame(keyframe=True, pts=10, labels=zlabels(_labels(4)))
+    bad = crafted_frame(major=1, keyframe=True, pts=10, labels=zlabels(_labels(4)))
     data = assemble(v1_head(), [*keys[:3], bad], major=1)
     out = decode_bytes(data, tmp_path)
     exc = assert_format_error(out.error, "label >= k")
@@ -267,11 +268,13 @@ def test_label_not_below_k_in_keyframe(golden, expected, tmp_path):
 
 
 def test_label_not_below_k_after_residual(golden, tmp_path):
-    first = crafted_frame(keyframe=True, pts=0, labels=zlabels(_labels(3)))
+    first = crafted_frame(major=1, keyframe=True, pts=0, labels=zlabels(_labels(3)))
     # residual +2 at a pixel holding 3: 5 >= k; the record itself is well-formed
     residual = np.zeros((16, 24), np.uint8)
     residual[5, 7] = 2
-    second = crafted_frame(keyframe=False, pts=1, labels=zlabels(residual), mode=fmt.LABELS_DELTA)
+    second = crafted_frame(
+        major=1, keyframe=False, pts=1, labels=zlabels(residual), mode=fmt.LABELS_DELTA
+    )
     data = assemble(v1_head(), [first, second], major=1)
     out = decode_bytes(data, tmp_path)
     exc = assert_format_error(out.error, "residual label >= k")
@@ -281,11 +284,11 @@ def test_label_not_below_k_after_residual(golden, tmp_path):
 
 def test_crafted_valid_records_decode(golden, tmp_path):
     # the crafting helpers make files the reader accepts, so the failures above are the rule
-    first = crafted_frame(keyframe=True, pts=0, labels=zlabels(_labels(3)))
+    first = crafted_frame(major=1, keyframe=True, pts=0, labels=zlabels(_labels(3)))
     residual = np.zeros((16, 24), np.uint8)
     residual[5, 7] = 255  # 3 + 255 = 2 mod 256
-    second = crafted_frame(keyframe=False, pts=2, labels=zlabels(residual), index=[0, 3])
-    third = crafted_frame(keyframe=False, pts=3, labels=b"", mode=fmt.LABELS_REPEAT)
+    second = crafted_frame(major=1, keyframe=False, pts=2, labels=zlabels(residual), index=[0, 3])
+    third = crafted_frame(major=1, keyframe=False, pts=3, labels=b"", mode=fmt.LABELS_REPEAT)
     out = decode_bytes(assemble(v1_head(), [first, second, third], major=1), tmp_path)
     assert out.error is None and out.escaped is None, out.error or out.escaped
     assert [int(f.labels[5, 7]) for f in out.frames] == [3, 2, 2]
@@ -333,25 +336,29 @@ def test_other_frame_rules(golden, tmp_path, case):
     key = recs[0]
     lab = zlabels(_labels(1))
     if case == "first is PFRM":
-        records = [crafted_frame(keyframe=False, pts=0, labels=lab, mode=fmt.LABELS_INTRA)]
+        records = [crafted_frame(major=1, keyframe=False, pts=0, labels=lab, mode=fmt.LABELS_INTRA)]
     elif case == "pts repeats":
-        records = [key, crafted_frame(keyframe=True, pts=0, labels=lab)]
+        records = [key, crafted_frame(major=1, keyframe=True, pts=0, labels=lab)]
     elif case == "pts goes back":
         records = [
-            crafted_frame(keyframe=True, pts=5, labels=lab),
-            crafted_frame(keyframe=True, pts=4, labels=lab),
+            crafted_frame(major=1, keyframe=True, pts=5, labels=lab),
+            crafted_frame(major=1, keyframe=True, pts=4, labels=lab),
         ]
     elif case == "zero duration":
-        records = [key, crafted_frame(keyframe=True, pts=9, labels=lab, duration=0)]
+        records = [key, crafted_frame(major=1, keyframe=True, pts=9, labels=lab, duration=0)]
     elif case == "KFRM in DELTA mode":
-        records = [key, crafted_frame(keyframe=True, pts=9, labels=lab, mode=fmt.LABELS_DELTA)]
+        records = [
+            key,
+            crafted_frame(major=1, keyframe=True, pts=9, labels=lab, mode=fmt.LABELS_DELTA),
+        ]
     elif case == "KFRM short palette":
-        payload = fmt.FRAME.pack(9, 1, fmt.LABELS_INTRA, 3) + bytes(9) + lab
+        payload = pack_frame_head(9, 1, fmt.LABELS_INTRA, 3, major=1) + bytes(9) + lab
         records = [key, pack_record(fmt.TAG_KEYFRAME, payload)]
     elif case == "unknown label mode":
         records = [
             key,
             crafted_frame(
+                major=1,
                 keyframe=False,
                 pts=9,
                 labels=lab,
@@ -361,13 +368,13 @@ def test_other_frame_rules(golden, tmp_path, case):
     elif case == "REPEAT with bytes":
         records = [
             key,
-            crafted_frame(keyframe=False, pts=9, labels=b"\x00", mode=fmt.LABELS_REPEAT),
+            crafted_frame(major=1, keyframe=False, pts=9, labels=b"\x00", mode=fmt.LABELS_REPEAT),
         ]
     elif case == "too many deltas":
-        payload = fmt.FRAME.pack(9, 1, fmt.LABELS_REPEAT, 5) + bytes(range(5)) * 4
+        payload = pack_frame_head(9, 1, fmt.LABELS_REPEAT, 5, major=1) + bytes(range(5)) * 4
         records = [key, pack_record(fmt.TAG_INTERFRAME, payload)]
     else:  # palette table runs past the payload
-        payload = fmt.FRAME.pack(9, 1, fmt.LABELS_REPEAT, 3) + bytes(5)
+        payload = pack_frame_head(9, 1, fmt.LABELS_REPEAT, 3, major=1) + bytes(5)
         records = [key, pack_record(fmt.TAG_INTERFRAME, payload)]
     data = assemble(v1_head(), records, major=1)
     out = decode_bytes(data, tmp_path)
@@ -396,13 +403,13 @@ def test_label_payload_declaring_a_huge_size(golden, tmp_path):
 
     head = v1_head()
     honest = assemble(
-        head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(16 * 24))], major=1
+        head, [crafted_frame(major=1, keyframe=True, pts=0, labels=fake_frame(16 * 24))], major=1
     )
     out = decode_bytes(honest, tmp_path)
     assert out.error is None and len(out.frames) == 1  # the hand-made frame is valid zstd
 
     moderate = assemble(
-        head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(64_000_000))], major=1
+        head, [crafted_frame(major=1, keyframe=True, pts=0, labels=fake_frame(64_000_000))], major=1
     )
     tracemalloc.start()
     try:
@@ -414,7 +421,9 @@ def test_label_payload_declaring_a_huge_size(golden, tmp_path):
     assert_format_error(out.error, "declared 64 MB label map")
     assert peak < 4_000_000, f"a 384-pixel label map made the decoder allocate {peak} bytes"
 
-    huge = assemble(head, [crafted_frame(keyframe=True, pts=0, labels=fake_frame(2**62))], major=1)
+    huge = assemble(
+        head, [crafted_frame(major=1, keyframe=True, pts=0, labels=fake_frame(2**62))], major=1
+    )
     out = decode_bytes(huge, tmp_path)
     assert out.escaped is None, f"{out.escaped!r} escaped instead of FormatError"
     assert_format_error(out.error, "declared 2**62 byte label map")

@@ -17,7 +17,7 @@ from fuzz import bounds, inputs, payloads, records, targets
 from fuzz.profiles import LONG, Tally, fuzz_settings, long_timeout, report
 from vidquant.codec import format as fmt
 from vidquant.codec.blocklabels import BlockLabelEncoder
-from vidquant.codec.records import Header, pack_header, pack_record
+from vidquant.codec.records import Header, pack_frame_head, pack_header, pack_record
 
 pytestmark = pytest.mark.fuzz
 
@@ -60,7 +60,7 @@ class RepeatedUnits:
                 elif name == "bad crc":
                     out += inputs.rle_keyframe(pts, w, h, k, 0)[:-1] + b"\x00"
                 elif name == "repeat":
-                    payload = fmt.FRAME.pack(pts, 1, fmt.LABELS_REPEAT, 0)
+                    payload = fmt.FRAME_FIXED.pack(pts, 1, fmt.LABELS_REPEAT, 0)
                     out += pack_record(fmt.TAG_INTERFRAME, payload)
                 elif name == "apkt":
                     out += pack_record(fmt.TAG_AUDIO_PACKET, fmt.AUDIO_PACKET.pack(0, 0))
@@ -122,9 +122,9 @@ def _big_file(mode: int) -> bytes:
     head = Header(w, h, Fraction(1), Fraction(1), k, label_coder=fmt.LABEL_CODER_ZSTD)
     out += pack_record(fmt.TAG_HEADER, pack_header(head))
     zeros = payloads.zstd_raw_frame(w * h, b"\x00", rle_count=w * h)
-    out += pack_record(fmt.TAG_KEYFRAME, fmt.FRAME.pack(0, 1, 0, k) + bytes(3 * k) + zeros)
+    out += pack_record(fmt.TAG_KEYFRAME, fmt.FRAME_FIXED.pack(0, 1, 0, k) + bytes(3 * k) + zeros)
     second = payloads.zstd_raw_frame(w * h, b"\x02", rle_count=w * h)
-    out += pack_record(fmt.TAG_INTERFRAME, fmt.FRAME.pack(1, 1, mode, 0) + second)
+    out += pack_record(fmt.TAG_INTERFRAME, fmt.FRAME_FIXED.pack(1, 1, mode, 0) + second)
     return records.rebuild_end(out)
 
 
@@ -139,10 +139,10 @@ def _big_file_v2() -> bytes:
     second[100:200, 100:300] = 2
     coded = encoder.encode(first, None)
     out += pack_record(
-        fmt.TAG_KEYFRAME, fmt.FRAME.pack(0, 1, coded.mode, k) + bytes(3 * k) + coded.payload
+        fmt.TAG_KEYFRAME, pack_frame_head(0, 1, coded.mode, k) + bytes(3 * k) + coded.payload
     )
     coded = encoder.encode(second, first)
-    out += pack_record(fmt.TAG_INTERFRAME, fmt.FRAME.pack(1, 1, coded.mode, 0) + coded.payload)
+    out += pack_record(fmt.TAG_INTERFRAME, pack_frame_head(1, 1, coded.mode, 0) + coded.payload)
     return records.rebuild_end(out)
 
 

@@ -208,7 +208,7 @@ def crafted_files(draw) -> bytes:
             duration = draw(I64) if hostile(draw, 20) else draw(st.integers(1, 100))
             body, mode, n = draw(frame_payloads(keyframe, w, h, k))
             tag = fmt.TAG_KEYFRAME if keyframe else fmt.TAG_INTERFRAME
-            out += pack_record(tag, fmt.FRAME.pack(pts, duration, mode, n) + body)
+            out += pack_record(tag, fmt.FRAME_FIXED.pack(pts, duration, mode, n) + body)
             if keyframe:
                 keyframes.append((frames, pts, offsets[-1]))
             frames += 1

@@ -18,13 +18,17 @@ from vidquant.codec.records import (
     IndexEntry,
     Trailer,
     pack_frame,
+    pack_frame_head,
     pack_header,
     pack_index,
     pack_trailer,
+    pack_varint,
     unpack_frame,
+    unpack_frame_head,
     unpack_header,
     unpack_index,
     unpack_trailer,
+    unpack_varint,
 )
 from vidquant.errors import FormatError
 from vqfiles import zlabels
@@ -94,7 +98,9 @@ def test_header_label_coder_belongs_to_its_major():
 @st.composite
 def frame_cases(draw) -> tuple[FrameRecord, int, int]:
     k = draw(st.integers(2, 256))
-    coder = draw(st.sampled_from(sorted(fmt.LABEL_MODES)))
+    major = draw(st.sampled_from(fmt.READ_MAJORS))
+    coder = fmt.LABEL_CODER_OF_MAJOR[major]
+    lowest_pts = -(2**63) if major in fmt.FIXED_FRAME_MAJORS else 0  # 4.x: unsigned varints
     keyframe = draw(st.booleans())
     if keyframe:
         mode = fmt.LABELS_INTRA
@@ -106,23 +112,23 @@ def frame_cases(draw) -> tuple[FrameRecord, int, int]:
     rgb = np.frombuffer(draw(st.binary(min_size=3 * len(index), max_size=3 * len(index))), np.uint8)
     record = FrameRecord(
         keyframe=keyframe,
-        pts=draw(st.integers(-(2**63), 2**63 - 1)),
+        pts=draw(st.integers(lowest_pts, 2**63 - 1)),
         duration=draw(st.integers(1, 2**63 - 1)),
         label_mode=mode,
         palette_index=index,
         palette_rgb=rgb.reshape(len(index), 3),
         labels=draw(st.binary(max_size=64)),
     )
-    return record, k, coder
+    return record, k, major
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame_cases(), st.integers(0, 2**40))
 def test_frame_round_trip(case, offset):
-    record, k, coder = case
-    header = Header(8, 8, Fraction(1), Fraction(1), k, label_coder=coder)
+    record, k, major = case
+    header = Header(8, 8, Fraction(1), Fraction(1), k, label_coder=fmt.LABEL_CODER_OF_MAJOR[major])
     tag = fmt.TAG_KEYFRAME if record.keyframe else fmt.TAG_INTERFRAME
-    back = unpack_frame(tag, memoryview(pack_frame(record)), offset, header)
+    back = unpack_frame(tag, memoryview(pack_frame(record, major)), offset, header, major)
     assert back.keyframe == record.keyframe
     assert (back.pts, back.duration, back.label_mode) == (
         record.pts,
@@ -134,6 +140,46 @@ def test_frame_round_trip(case, offset):
     assert np.array_equal(back.palette_rgb, record.palette_rgb)
     assert back.labels == record.labels
     assert back.offset == offset
+
+
+@given(st.integers(0, 2**63 - 1))
+def test_varint_round_trip(value):
+    data = pack_varint(value)
+    assert len(data) == max(1, -(-value.bit_length() // 7))  # the shortest form
+    assert unpack_varint(memoryview(data + b"\xff"), 0, "v", 0) == (value, len(data))
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "runs past"),
+        (b"\x80", "runs past"),
+        (b"\x81\x00", "needless zero"),
+        (b"\x80\x80\x00", "needless zero"),
+        (b"\xff" * 9 + b"\x01", "longer than 9"),
+        (b"\x80" * 9, "longer than 9"),
+    ],
+)
+def test_varint_checks(data, message):
+    with pytest.raises(FormatError, match=message) as info:
+        unpack_varint(memoryview(data), 0, "PFRM pts", 77)
+    assert info.value.offset == 77 and "PFRM pts" in str(info.value)
+
+
+def test_varint_refuses_values_of_64_bits():
+    with pytest.raises(ValueError):
+        pack_varint(2**63)
+    with pytest.raises(ValueError):
+        pack_varint(-1)
+
+
+def test_compact_frame_head_layout():
+    # FORMAT.md 4.3: mode, then pts, duration and n as varints
+    head = pack_frame_head(300, 512, fmt.LABELS_BLOCKS, 1, major=4)
+    assert head == bytes([4, 0xAC, 0x02, 0x80, 0x04, 0x01])
+    assert unpack_frame_head(memoryview(head), 4, "PFRM", 0) == (300, 512, 4, 1, 6)
+    assert len(pack_frame_head(300, 512, 4, 1, major=3)) == fmt.FRAME_FIXED.size == 19
+    assert len(pack_frame_head(2**63 - 1, 2**63 - 1, 0, 256, major=4)) == fmt.MAX_FRAME_HEAD
 
 
 @st.composite
@@ -205,7 +251,7 @@ def test_index_checks(entries, keyframes, message):
 def test_payload_limits_are_the_specs():
     # FORMAT.md section 9 lists these numbers
     v1_limit = fmt.max_payload(24, 16, 4, fmt.LABEL_CODER_ZSTD)
-    assert v1_limit == 19 + 4 * 4 + 24 * 16 + 24 * 16 // 64 + 4096
+    assert v1_limit == 21 + 4 * 4 + 24 * 16 + 24 * 16 // 64 + 4096
     frame_limit = fmt.max_payload(24, 16, 4)
     assert fmt.payload_limit(fmt.TAG_INDEX, frame_limit) == 200_000_004
     assert fmt.payload_limit(fmt.TAG_TRAILER, frame_limit) == 24
@@ -213,7 +259,7 @@ def test_payload_limits_are_the_specs():
     assert fmt.payload_limit(fmt.TAG_AUDIO_HEADER, frame_limit) == 18 + 96 + 65536
     for tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME, b"note"):
         assert fmt.payload_limit(tag, frame_limit) == frame_limit
-    assert frame_limit == 19 + 4 * 4 + 2 * 24 * 16 + 4096
+    assert frame_limit == 21 + 4 * 4 + 2 * 24 * 16 + 4096
 
 
 @st.composite

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from vidquant.cli.main import app
 from vidquant.codec import format as fmt
 from vidquant.codec.blocklabels import BlockLabelEncoder
+from vidquant.codec.records import pack_frame_head, unpack_frame_head
 from vidquant.decoder import VqDecoder
 from vidquant.encode import encode_file
 from vidquant.settings import EncodeSettings
@@ -133,14 +134,14 @@ def test_corrupt_labels_with_a_valid_crc(gops, intact):
     at k = 8 derails into a copy from outside the frame.)"""
     records = frame_offsets(gops)
     off, tag, length, end = records[7]
-    payload = bytearray(gops[off + fmt.RECORD_HEAD.size : end - fmt.RECORD_CRC.size])
-    mode, n = payload[16], int.from_bytes(payload[17:19], "little")
-    labels_at = 19 + 4 * n
+    payload = memoryview(gops[off + fmt.RECORD_HEAD.size : end - fmt.RECORD_CRC.size])
+    pts, duration, mode, n, size = unpack_frame_head(payload, fmt.VERSION_MAJOR, "PFRM", off)
+    labels_at = size + 4 * n
     h, w = intact[0].labels.shape
     bad = np.full((h, w), 200, np.uint8)  # coded as a k = 256 map
-    new_payload = bytes(payload[:16]) + bytes([fmt.LABELS_INTRA]) + bytes(payload[17:labels_at])
+    new_payload = pack_frame_head(pts, duration, fmt.LABELS_INTRA, n) + payload[size:labels_at]
     new_payload += BlockLabelEncoder(w, h, 256).encode(bad, None).payload
-    assert mode in fmt.LABEL_MODES[fmt.LABEL_CODER_BLOCKS]
+    assert mode in fmt.LABEL_MODES[fmt.LABEL_CODER_MC]
     record = (
         fmt.RECORD_HEAD.pack(tag, len(new_payload))
         + new_payload

@@ -15,13 +15,14 @@ import numpy as np
 import zstandard
 
 from vidquant.codec import format as fmt
-from vidquant.codec.records import FrameRecord, pack_frame, pack_record
+from vidquant.codec.records import FrameRecord, pack_frame, pack_record, unpack_frame_head
 from vidquant.decoder import open_vq
 from vidquant.errors import FormatError
 
 TESTS = Path(__file__).resolve().parent
 GOLDEN_VQ = TESTS / "golden" / "tiny.vq"
 GOLDEN_FRAMES = TESTS / "golden" / "tiny_frames.npz"
+GOLDEN_V3_VQ = TESTS / "golden" / "tiny_v3.vq"  # the same clip as the 3.0 encoder wrote it
 GOLDEN_V2_VQ = TESTS / "golden" / "tiny_v2.vq"  # the same clip as the 2.0 encoder wrote it
 GOLDEN_V1_VQ = TESTS / "golden" / "tiny_v1.vq"  # the same clip as the 1.1 encoder wrote it
 GOLDEN_V1_FRAMES = TESTS / "golden" / "tiny_v1_frames.npz"
@@ -82,7 +83,8 @@ def assemble(
     for rec in records:
         tag, _ = fmt.RECORD_HEAD.unpack_from(rec)
         if tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME):
-            pts, duration, _, _ = fmt.FRAME.unpack_from(rec, fmt.RECORD_HEAD.size)
+            payload = memoryview(rec)[fmt.RECORD_HEAD.size : -fmt.RECORD_CRC.size]
+            pts, duration, *_ = unpack_frame_head(payload, major, "frame", len(out))
             if tag == fmt.TAG_KEYFRAME:
                 entries.append((frames, pts, len(out)))
             frames += 1
@@ -120,8 +122,10 @@ def crafted_frame(
     index=(),
     rgb=None,
     k: int = 4,
+    major: int = fmt.VERSION_MAJOR,
 ) -> bytes:
-    """A KFRM/PFRM record with a valid CRC, made with pack_frame and pack_record."""
+    """A KFRM/PFRM record with a valid CRC, made with pack_frame and pack_record, laid out for
+    a file of version ``major``.x."""
     if keyframe:
         index = np.arange(k, dtype=np.uint8)
         rgb = np.arange(3 * k, dtype=np.uint8).reshape(k, 3) * 20 if rgb is None else rgb
@@ -132,7 +136,7 @@ def crafted_frame(
         mode = fmt.LABELS_INTRA if keyframe else fmt.LABELS_DELTA
     record = FrameRecord(keyframe, pts, duration, mode, index, np.asarray(rgb, np.uint8), labels)
     tag = fmt.TAG_KEYFRAME if keyframe else fmt.TAG_INTERFRAME
-    return pack_record(tag, pack_frame(record))
+    return pack_record(tag, pack_frame(record, major))
 
 
 def zlabels(array: np.ndarray) -> bytes:

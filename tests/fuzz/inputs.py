@@ -27,6 +27,7 @@ from vidquant.codec.records import (
 
 TESTS = Path(__file__).resolve().parent.parent
 GOLDEN_VQ = TESTS / "golden" / "tiny.vq"
+GOLDEN_V3_VQ = TESTS / "golden" / "tiny_v3.vq"
 GOLDEN_V2_VQ = TESTS / "golden" / "tiny_v2.vq"
 GOLDEN_V1_VQ = TESTS / "golden" / "tiny_v1.vq"
 
@@ -102,16 +103,22 @@ def _write_clip(
 
 
 def seed_files() -> dict[str, bytes]:
-    """Small valid ``.vq`` files covering every record kind, the three format majors, every
+    """Small valid ``.vq`` files covering every record kind, the four format majors, every
     label mode of each label coder and the audio records.
 
-    ``golden``, ``golden_v2`` and ``golden_v1`` are the committed encoder outputs
-    (tests/golden/tiny.vq, 3.0, tiny_v2.vq, 2.0, and tiny_v1.vq, 1.1: made by the real Encoder,
-    with palette deltas and two keyframes); the others are written here with ContainerWriter and
-    a label encoder from synthetic label maps, once as 3.0 and once (``v1_`` names) as 1.1.
+    ``golden``, ``golden_v3``, ``golden_v2`` and ``golden_v1`` are the committed encoder
+    outputs (tests/golden/tiny.vq, 4.0, tiny_v3.vq, 3.0, tiny_v2.vq, 2.0, and tiny_v1.vq, 1.1:
+    made by the real Encoder, with palette deltas and two keyframes); the others are written here
+    with ContainerWriter and a label encoder from synthetic label maps, once as 4.0 and once
+    (``v1_`` names) as 1.1.
     """
     seeds: dict[str, bytes] = {}
-    goldens = (("golden", GOLDEN_VQ), ("golden_v2", GOLDEN_V2_VQ), ("golden_v1", GOLDEN_V1_VQ))
+    goldens = (
+        ("golden", GOLDEN_VQ),
+        ("golden_v3", GOLDEN_V3_VQ),
+        ("golden_v2", GOLDEN_V2_VQ),
+        ("golden_v1", GOLDEN_V1_VQ),
+    )
     for name, path in goldens:
         if path.exists():
             seeds[name] = path.read_bytes()
@@ -163,7 +170,7 @@ def stream(w: int, h: int, k: int, records: list[bytes]) -> bytes:
 def rle_keyframe(pts: int, w: int, h: int, k: int, value: int) -> bytes:
     """A 1.x KFRM record at ``pts`` whose label map is ``value`` everywhere (an RLE frame)."""
     labels = zstd_raw_frame(w * h, bytes([value]), rle_count=w * h)
-    return pack_record(fmt.TAG_KEYFRAME, fmt.FRAME.pack(pts, 1, 0, k) + bytes(3 * k) + labels)
+    return pack_record(fmt.TAG_KEYFRAME, fmt.FRAME_FIXED.pack(pts, 1, 0, k) + bytes(3 * k) + labels)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import zstandard
 
 from fuzz.payloads import zstd_compress
 from vidquant.codec import format as fmt
-from vidquant.codec.records import pack_record
+from vidquant.codec.records import pack_frame_head, pack_record, unpack_frame_head
+from vidquant.errors import FormatError
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,23 @@ def walk(data: bytes, start: int = fmt.PREAMBLE.size) -> list[Rec]:
     return recs
 
 
+def major_of(data: bytes) -> int:
+    """The major version the preamble of ``data`` names (the current one if it is cut short)."""
+    if len(data) < fmt.PREAMBLE.size:
+        return fmt.VERSION_MAJOR
+    return fmt.PREAMBLE.unpack_from(data)[1]
+
+
+def frame_head(data: bytes, r: Rec) -> tuple[int, int, int, int, int] | None:
+    """(pts, duration, mode, n, header size) of frame record ``r``, read the way its file's
+    major lays it out; None when the header does not parse."""
+    payload = memoryview(data)[r.payload_offset : r.end - fmt.RECORD_CRC.size]
+    try:
+        return unpack_frame_head(payload, major_of(data), "frame", r.offset)
+    except FormatError:
+        return None
+
+
 def fix_crcs(data: bytes) -> bytes:
     """``data`` with the CRC of every record whose framing holds recomputed."""
     out = bytearray(data)
@@ -73,8 +91,9 @@ def rebuild_end(data: bytes) -> bytes:
     for r in recs:
         if r.tag in (fmt.TAG_INDEX, fmt.TAG_TRAILER):
             break
-        if r.tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME) and r.length >= fmt.FRAME.size:
-            pts, duration, _, _ = fmt.FRAME.unpack_from(data, r.payload_offset)
+        head = frame_head(data, r) if r.tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME) else None
+        if head is not None:
+            pts, duration = head[:2]
             if r.tag == fmt.TAG_KEYFRAME:
                 entries.append((frames % 2**32, pts, len(out)))
             frames += 1
@@ -101,7 +120,7 @@ def _frame_recs(data: bytes) -> list[Rec]:
     return [
         r
         for r in walk(data)
-        if r.tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME) and r.length >= fmt.FRAME.size
+        if r.tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME) and frame_head(data, r) is not None
     ]
 
 
@@ -111,27 +130,33 @@ _FIELD_RANGE = {"pts": (-(2**63), 2**63 - 1), "duration": (-(2**63), 2**63 - 1),
 
 
 def set_frame_field(data: bytes, which: int, name: str, value: int) -> bytes:
-    """The ``which``-th frame record (mod their count) with one header field replaced, its CRC
-    recomputed. Values are wrapped into the field's range."""
+    """The ``which``-th frame record (mod their count) with one header field replaced, its
+    length and CRC made right for the new header. Values are wrapped into the field's range
+    (4.x varints: pts and duration 0..2**63-1)."""
     recs = _frame_recs(data)
     if not recs:
         return data
     r = recs[which % len(recs)]
-    fields = dict(zip(FRAME_FIELDS, fmt.FRAME.unpack_from(data, r.payload_offset), strict=True))
+    *values, size = frame_head(data, r)
+    fields = dict(zip(FRAME_FIELDS, values, strict=True))
+    major = major_of(data)
     lo, hi = _FIELD_RANGE[name]
+    if major not in fmt.FIXED_FRAME_MAJORS and name in ("pts", "duration"):
+        lo = 0
     fields[name] = lo + (value - lo) % (hi - lo + 1)
-    out = bytearray(data)
-    fmt.FRAME.pack_into(out, r.payload_offset, *(fields[f] for f in FRAME_FIELDS))
-    payload = out[r.payload_offset : r.end - fmt.RECORD_CRC.size]
-    fmt.RECORD_CRC.pack_into(out, r.end - 4, zlib.crc32(payload, zlib.crc32(r.tag)))
-    return bytes(out)
+    head = pack_frame_head(*(fields[f] for f in FRAME_FIELDS), major=major)
+    rest = data[r.payload_offset + size : r.end - fmt.RECORD_CRC.size]
+    return data[: r.offset] + pack_record(r.tag, head + rest) + data[r.end :]
 
 
 def _label_split(data: bytes, r: Rec) -> int | None:
     """Offset (in the file) where the label payload of frame record ``r`` starts, or None."""
-    _, _, _, n = fmt.FRAME.unpack_from(data, r.payload_offset)
+    head = frame_head(data, r)
+    if head is None:
+        return None
+    n, size = head[3:]
     entry = fmt.PALETTE_ENTRY.size if r.tag == fmt.TAG_KEYFRAME else fmt.PALETTE_DELTA.size
-    start = r.payload_offset + fmt.FRAME.size + n * entry
+    start = r.payload_offset + size + n * entry
     return start if start <= r.end - fmt.RECORD_CRC.size else None
 
 

@@ -9,8 +9,9 @@ A label map is coded in 8x8 blocks in raster order, each in one mode:
 - CODED: labels coded pixel by pixel, each first tested against the ranked candidates (the
   reference label, then the neighbours W, N, NE, NW; repeats dropped), in contexts made of which
   neighbours agree, then, if none matches, as a literal. The reference label is the previous
-  frame's at the block's own motion vector (label coder 3, format 3.x), or at the same place
-  (label coder 2, format 2.0, where CODED blocks have no vector); the flag ``mc`` says which.
+  frame's at the block's own motion vector (label coder 3, formats 3.x and 4.x), or at the same
+  place (label coder 2, format 2.0, where CODED blocks have no vector); the flag ``mc`` says
+  which.
 
 Frames without a reference (keyframes) have IBC and CODED only. Contexts and the last vectors
 carry over from frame to frame and start afresh at each keyframe.

@@ -1,6 +1,6 @@
 """Label coders 3 and 2 (FORMAT.md §6-7): the encoder and decoder objects over the compiled
-kernels. Label coder 3 (format 3.x) is what the encoder writes; label coder 2 (format 2.0) differs
-only in that its CODED blocks have no vector, and both decode.
+kernels. Label coder 3 (formats 3.x and 4.x) is what the encoder writes; label coder 2 (format
+2.0) differs only in that its CODED blocks have no vector, and both decode.
 
 Both keep the state a frame passes to the next: the contexts and the carried vectors, which
 start afresh with every INTRA map (a keyframe), and, in the encoder, the previous map's window

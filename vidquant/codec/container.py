@@ -86,6 +86,7 @@ class ContainerWriter:
         self.sizes = RecordSizes()
         # the newest version of the major the label coder belongs to (tests still make 1.x)
         major = fmt.MAJOR_OF_LABEL_CODER.get(header.label_coder, fmt.VERSION_MAJOR)
+        self.major = major
         self._write(fmt.PREAMBLE.pack(fmt.MAGIC, major, fmt.NEWEST_MINOR[major]))
         self._write(pack_record(fmt.TAG_HEADER, pack_header(header)))
         if audio is not None:
@@ -112,7 +113,7 @@ class ContainerWriter:
         if record.keyframe:
             self._index.append(IndexEntry(self._frames, record.pts, self._offset))
         tag = fmt.TAG_KEYFRAME if record.keyframe else fmt.TAG_INTERFRAME
-        data = pack_record(tag, pack_frame(record))
+        data = pack_record(tag, pack_frame(record, self.major))
         self._write(data)
         self._frames += 1
         self._last_pts = record.pts
@@ -362,7 +363,7 @@ class ContainerReader:
     ) -> FrameRecord | AudioPacket | None:
         """The typed record for ``tag`` (None: a record to skip)."""
         if tag in (fmt.TAG_KEYFRAME, fmt.TAG_INTERFRAME):
-            return unpack_frame(tag, payload, offset, self.header)
+            return unpack_frame(tag, payload, offset, self.header, self.version[0])
         if tag == fmt.TAG_AUDIO_PACKET:
             if audio and self.audio is not None:
                 return unpack_audio_packet(payload, offset)

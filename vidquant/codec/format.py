@@ -22,13 +22,19 @@ MAGIC = b"\x89VQUANT\n"  # 0x89 catches 7-bit transfers, "\n" catches newline co
 # may have changed) and reads a file with a newer minor version after a warning. A minor version
 # may only add ancillary records (lower-case tags) that older readers skip; anything else that
 # changes the bytes of an existing record needs a new major version.
-VERSION_MAJOR = 3  # 3.0: label coder 3 (label coder 2's CODED blocks get a motion vector)
+VERSION_MAJOR = 4  # 4.0: the frame header's numbers are varints (records.pack_frame_head)
 VERSION_MINOR = 0
+VERSION_3_MINOR = 0  # 3.0: label coder 3 (label coder 2's CODED blocks get a motion vector)
 VERSION_2_MINOR = 0  # 2.0: label coder 2 (blocks, copies, contexts, a range coder), alpha index
 VERSION_1_MINOR = 1  # the last 1.x: 1.1 added the ancillary audio records (ahdr, apkt)
 # The majors this reader reads (1.x and 2.x files still decode) and the newest minor it knows of
 # each: a file with a newer minor is read after a warning.
-NEWEST_MINOR = {1: VERSION_1_MINOR, 2: VERSION_2_MINOR, VERSION_MAJOR: VERSION_MINOR}
+NEWEST_MINOR = {
+    1: VERSION_1_MINOR,
+    2: VERSION_2_MINOR,
+    3: VERSION_3_MINOR,
+    VERSION_MAJOR: VERSION_MINOR,
+}
 READ_MAJORS = tuple(NEWEST_MINOR)
 
 PREAMBLE = struct.Struct(
@@ -77,22 +83,38 @@ MAX_META = 64 * 1024
 
 LABEL_CODER_ZSTD = 1  # 1.x only: label maps (intra or temporal residual) compressed with Zstandard
 LABEL_CODER_BLOCKS = 2  # 2.x only: blocks, copies and context-modelled pixels, range coded (§7)
-LABEL_CODER_MC = 3  # 3.x only: label coder 2 with a motion vector on every predicted CODED block
-LABEL_CODER_OF_MAJOR = {1: LABEL_CODER_ZSTD, 2: LABEL_CODER_BLOCKS, 3: LABEL_CODER_MC}
-MAJOR_OF_LABEL_CODER = {coder: major for major, coder in LABEL_CODER_OF_MAJOR.items()}
+LABEL_CODER_MC = 3  # 3.x and 4.x: label coder 2 with a motion vector on every predicted CODED block
+LABEL_CODER_OF_MAJOR = {
+    1: LABEL_CODER_ZSTD,
+    2: LABEL_CODER_BLOCKS,
+    3: LABEL_CODER_MC,
+    4: LABEL_CODER_MC,
+}
+# the major a writer gives a file of each label coder: the newest that uses it (3.x files are
+# read, no longer written)
+MAJOR_OF_LABEL_CODER = {coder: major for major, coder in sorted(LABEL_CODER_OF_MAJOR.items())}
 
 
 PALETTE_CODER_RAW = 0  # palette entries as raw 8-bit R, G, B
 
-FRAME = struct.Struct(
+# The frame header of 1.x, 2.x and 3.x files, fixed size:
+FRAME_FIXED = struct.Struct(
     "<q"  # pts: presentation time in time-base units, strictly increasing
     "q"  # duration in time-base units, > 0
     "B"  # label mode, LABELS_*
     "H"  # palette entry count n (KFRM: n == k; PFRM: 0..k changed entries)
 )
-# KFRM: after FRAME come n PALETTE_ENTRY (all entries, in index order), then the label payload.
-# PFRM: after FRAME come n PALETTE_DELTA (entries that change before this frame is shown, indices
-# strictly increasing), then the label payload.
+FIXED_FRAME_MAJORS = (1, 2, 3)
+# The frame header of 4.x files: the label mode (u8), then pts, duration and n as
+# varints, each an unsigned LEB128 number: 7 bits a byte, least significant first, bit 7 set on
+# every byte but the last; at most VARINT_MAX_BYTES bytes and no needless trailing zero byte.
+# pts >= 0 (strictly increasing), duration >= 1, n as in FRAME_FIXED.
+VARINT_MAX_BYTES = 9  # 63 bits: every value below 2**63
+VARINT_LIMIT = 1 << 63
+MAX_FRAME_HEAD = max(FRAME_FIXED.size, 1 + 2 * VARINT_MAX_BYTES + 2)  # n <= 256: 2 bytes
+# KFRM: after the frame header come n PALETTE_ENTRY (all entries, in index order), then the label
+# payload. PFRM: after the frame header come n PALETTE_DELTA (entries that change before this
+# frame is shown, indices strictly increasing), then the label payload.
 PALETTE_ENTRY = struct.Struct("<3B")  # R, G, B
 PALETTE_DELTA = struct.Struct("<4B")  # palette index (< k), R, G, B
 
@@ -169,7 +191,7 @@ def max_labels(width: int, height: int, label_coder: int) -> int:
 def max_payload(width: int, height: int, k: int, label_coder: int = LABEL_CODER_MC) -> int:
     """Largest frame record payload a reader accepts for a file of this size (a longer length is
     corruption, not content)."""
-    return FRAME.size + k * PALETTE_DELTA.size + max_labels(width, height, label_coder)
+    return MAX_FRAME_HEAD + k * PALETTE_DELTA.size + max_labels(width, height, label_coder)
 
 
 def payload_limit(tag: bytes, frame_limit: int) -> int:

@@ -36,8 +36,8 @@ class Header:
     k
         Palette size; every label is < k.
     label_coder
-        ``format.LABEL_CODER_*``: 1 in 1.x files, 2 in 2.x files, 3 in 3.x files (the file's
-        major version follows from it).
+        ``format.LABEL_CODER_*``: 1 in 1.x files, 2 in 2.x files, 3 in 3.x and 4.x files (a
+        writer gives the file the newest major of its label coder).
     meta
         Descriptive facts (source, settings); not needed to decode.
     alpha_index
@@ -299,10 +299,70 @@ def unpack_header(payload: bytes, offset: int, major: int = fmt.VERSION_MAJOR) -
     )
 
 
-def pack_frame(record: FrameRecord) -> bytes:
-    """KFRM or PFRM payload for ``record``."""
+def pack_varint(value: int) -> bytes:
+    """``value`` (0 <= value < 2**63) as an unsigned LEB128 varint (FORMAT.md §4.3)."""
+    if not 0 <= value < fmt.VARINT_LIMIT:
+        raise ValueError(f"varint value {value} is outside 0..2**63-1")
+    out = bytearray()
+    while value >= 0x80:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def unpack_varint(data: memoryview, pos: int, what: str, offset: int) -> tuple[int, int]:
+    """The varint at ``data[pos:]`` and the position after it; a varint that runs past the data,
+    is longer than ``format.VARINT_MAX_BYTES`` or ends in a needless zero byte is a
+    :class:`FormatError` naming ``what``."""
+    value = 0
+    for i in range(fmt.VARINT_MAX_BYTES):
+        if pos + i >= len(data):
+            raise FormatError(f"{what} runs past the end of the record", offset=offset)
+        byte = data[pos + i]
+        value |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            if byte == 0 and i > 0:
+                raise FormatError(f"{what} ends in a needless zero byte", offset=offset)
+            return value, pos + i + 1
+    raise FormatError(f"{what} is longer than {fmt.VARINT_MAX_BYTES} bytes", offset=offset)
+
+
+def pack_frame_head(
+    pts: int, duration: int, mode: int, n: int, major: int = fmt.VERSION_MAJOR
+) -> bytes:
+    """The frame header of a KFRM/PFRM payload in a file of version ``major``.x: fixed-size up to
+    3.x, varints from 4.0 on."""
+    if major in fmt.FIXED_FRAME_MAJORS:
+        return fmt.FRAME_FIXED.pack(pts, duration, mode, n)
+    return bytes((mode,)) + pack_varint(pts) + pack_varint(duration) + pack_varint(n)
+
+
+def unpack_frame_head(
+    payload: memoryview, major: int, name: str, offset: int
+) -> tuple[int, int, int, int, int]:
+    """(pts, duration, mode, n, size in bytes) of the frame header at the start of ``payload``
+    (only its own syntax is checked here)."""
+    if major in fmt.FIXED_FRAME_MAJORS:
+        if len(payload) < fmt.FRAME_FIXED.size:
+            raise FormatError(
+                f"{name} record is {len(payload)} bytes, expected at least {fmt.FRAME_FIXED.size}",
+                offset=offset,
+            )
+        return (*fmt.FRAME_FIXED.unpack_from(payload), fmt.FRAME_FIXED.size)
+    if len(payload) < 1:
+        raise FormatError(f"{name} record is empty, expected a frame header", offset=offset)
+    mode = payload[0]
+    pts, pos = unpack_varint(payload, 1, f"{name} pts", offset)
+    duration, pos = unpack_varint(payload, pos, f"{name} duration", offset)
+    n, pos = unpack_varint(payload, pos, f"{name} palette entry count", offset)
+    return pts, duration, mode, n, pos
+
+
+def pack_frame(record: FrameRecord, major: int = fmt.VERSION_MAJOR) -> bytes:
+    """KFRM or PFRM payload for ``record`` in a file of version ``major``.x."""
     n = len(record.palette_index)
-    head = fmt.FRAME.pack(record.pts, record.duration, record.label_mode, n)
+    head = pack_frame_head(record.pts, record.duration, record.label_mode, n, major)
     if record.keyframe:
         entries = np.ascontiguousarray(record.palette_rgb, dtype=np.uint8).tobytes()
     else:
@@ -313,16 +373,14 @@ def pack_frame(record: FrameRecord) -> bytes:
     return head + entries + record.labels
 
 
-def unpack_frame(tag: bytes, payload: memoryview, offset: int, header: Header) -> FrameRecord:
-    """Parse and check a KFRM/PFRM payload; ``offset`` is the record's offset in the file."""
+def unpack_frame(
+    tag: bytes, payload: memoryview, offset: int, header: Header, major: int = fmt.VERSION_MAJOR
+) -> FrameRecord:
+    """Parse and check a KFRM/PFRM payload of a file of version ``major``.x; ``offset`` is the
+    record's offset in the file."""
     keyframe = tag == fmt.TAG_KEYFRAME
     name = tag.decode("ascii")
-    if len(payload) < fmt.FRAME.size:
-        raise FormatError(
-            f"{name} record is {len(payload)} bytes, expected at least {fmt.FRAME.size}",
-            offset=offset,
-        )
-    pts, duration, mode, n = fmt.FRAME.unpack_from(payload)
+    pts, duration, mode, n, head = unpack_frame_head(payload, major, name, offset)
     if duration <= 0:
         raise FormatError(f"{name} duration must be > 0, got {duration}", offset=offset)
     if mode not in fmt.LABEL_MODES[header.label_coder]:
@@ -334,12 +392,12 @@ def unpack_frame(tag: bytes, payload: memoryview, offset: int, header: Header) -
     if n > header.k:
         raise FormatError(f"{name} has {n} palette deltas, more than k={header.k}", offset=offset)
     entry = fmt.PALETTE_ENTRY if keyframe else fmt.PALETTE_DELTA
-    end = fmt.FRAME.size + n * entry.size
+    end = head + n * entry.size
     if end > len(payload):
         raise FormatError(
             f"{name} palette needs {end} bytes, record has {len(payload)}", offset=offset
         )
-    table = np.frombuffer(payload[fmt.FRAME.size : end], dtype=np.uint8).reshape(n, entry.size)
+    table = np.frombuffer(payload[head:end], dtype=np.uint8).reshape(n, entry.size)
     if keyframe:
         index = np.arange(n, dtype=np.uint8) if n else np.empty(0, np.uint8)
         rgb = table.copy()
