@@ -164,3 +164,40 @@ def test_crowded_cells_are_exact_for_every_colour_in_them() -> None:
     labels = q.assign(image).ravel()
     d = ((image.reshape(-1, 1, 3).astype(int) - palette[None].astype(int)) ** 2).sum(-1)
     assert np.array_equal(d[np.arange(len(d)), labels], d.min(axis=1))
+
+
+def _noisy(rng: np.random.Generator, h: int, w: int, centre: tuple[int, int, int]) -> np.ndarray:
+    """Many colours around ``centre`` (more than k, so k-means runs)."""
+    base = np.array(centre, np.int16)
+    return np.clip(base + rng.integers(-12, 13, size=(h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def test_refit_and_periodic_keyframe_leave_still_entries_alone() -> None:
+    """The left half stands still while the right half changes colour, which forces a refit:
+    the entries serving the still half keep their colours (no flicker there), on the refit and
+    on a periodic keyframe inside the scene, while the right half is refitted. (The new colour
+    is nearest to the right half's old one: an entry that also serves new pixels is not still
+    and may move.)"""
+    rng = np.random.default_rng(3)
+    h, w = 64, 128
+    left = np.concatenate([_noisy(rng, h // 2, w // 2, (40, 40, 200)),
+                           _noisy(rng, h // 2, w // 2, (200, 200, 40))])  # fmt: skip
+    frame = np.concatenate([left, _noisy(rng, h, w // 2, (200, 40, 40))], axis=1)
+    pm = PaletteManager(8, seed=0, sample_pixels=4096)
+    pm.keyframe(frame)
+    pm.update(frame)
+    q = Quantizer()
+    q.set_palette(pm.palette)
+    still_entries = np.unique(q.assign(left, None))
+    kept = pm.palette[still_entries].copy()
+    moved = frame.copy()
+    moved[:, w // 2 :] = _noisy(rng, h, w // 2, (230, 60, 150))  # a new colour on the right
+    refits = pm.refits
+    pm.update(moved)
+    assert pm.refits == refits + 1
+    np.testing.assert_array_equal(pm.palette[still_entries], kept)
+    q.set_palette(pm.palette)
+    right = pm.palette[q.assign(moved[:, w // 2 :], None)].astype(int)
+    assert np.abs(right - (230, 60, 150)).max(axis=-1).mean() < 20  # the new colour is served
+    pm.keyframe(moved, reuse=True)
+    np.testing.assert_array_equal(pm.palette[still_entries], kept)
