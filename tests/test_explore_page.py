@@ -3,45 +3,9 @@ on the sliders and the source picker."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-BROWSER_HINT = (
-    "install Debian's packages: apt-get install -y chromium chromium-driver "
-    '(and selenium: pip install -e ".[test]")'
-)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    """A headless Chromium under selenium; the tests fail without one, naming what to install."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        webdriver = None
-    missing = [name for name, found in [("chromium", chromium), ("chromedriver", chromedriver),
-               ("selenium", webdriver)] if not found]  # fmt: skip
-    if missing:
-        # Fail, never skip (as the play tests do): a skipped test would hide an untested page.
-        pytest.fail(f"missing {', '.join(missing)}: {BROWSER_HINT}")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1400,1000"):  # fmt: skip
-        options.add_argument(flag)
-    # An explicit driver: Selenium Manager would try to download one (there is no network).
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
 
 # The picture an <img> shows, read back through a canvas: width, height and a pixel checksum.
 PIXELS_JS = """

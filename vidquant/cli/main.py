@@ -15,7 +15,7 @@ from vidquant import __version__
 # Typer lists the commands in the order they register: the everyday ones first.
 # isort: off
 from vidquant.cli import encode, decode, info  # noqa: F401
-from vidquant.cli import compare, explore, image, inspect, play  # noqa: F401
+from vidquant.cli import compare, explore, export, image, inspect, play  # noqa: F401
 
 # isort: on
 from vidquant.cli.common import app, out_console

@@ -27,6 +27,21 @@ def play(
         int | None,
         typer.Option("-k", "--colors", help="Palette size of a preview (SRC not a .vq), 2..256."),
     ] = None,
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser",
+            help="Play a .vq in the web browser instead: serve it on 127.0.0.1 with the "
+            "JavaScript player and open it (Ctrl-C stops the server).",
+        ),
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", help="With --browser: the port (default: a free one).")
+    ] = 0,
+    no_open: Annotated[
+        bool,
+        typer.Option("--no-open", help="With --browser: print the address, open no browser."),
+    ] = False,
     pause_at: Annotated[
         int | None,
         typer.Option("--pause-at", hidden=True, help="Pause on this frame (0-based); for tests."),
@@ -39,8 +54,13 @@ def play(
 
     Keys: space pauses, left/right arrows jump to the previous/next keyframe, q or Esc quits.
 
-    Needs a display; without one, write a video with `vidquant decode`.
+    Needs a display; without one, write a video with `vidquant decode`. With --browser the
+    page's player plays it (pictures only for now).
     """
+    if browser:
+        extra = side_by_side is not None or k is not None
+        run(lambda: _play_in_browser(src, port, open_page=not no_open, extra=extra), debug=debug)
+        return
     # OpenCV before anything that loads PyAV: PyAV's wheels bundle their own libxcb, and a Qt
     # highgui window opened after it has loaded freezes for good (PyAV-Org/PyAV#978,
     # opencv/opencv#29195). vidquant.apps.play imports cv2 first, and vidquant.io does too.
@@ -54,3 +74,19 @@ def play(
         out_console.print(f"played {report.shown} frames{dropped}", markup=False)
 
     run(job, debug=debug)
+
+
+def _play_in_browser(src: Path, port: int, *, open_page: bool, extra: bool) -> None:
+    import threading
+    import webbrowser
+
+    from vidquant.apps.web import serving
+    from vidquant.errors import SettingsError
+
+    if extra:
+        raise SettingsError("--browser plays a .vq file as it is: no --side-by-side, no -k")
+    with serving(src, port=port) as server:
+        out_console.print(f"serving {src.name} at {server.url} (Ctrl-C stops)", markup=False)
+        if open_page:
+            webbrowser.open(server.url)
+        threading.Event().wait()

@@ -1,0 +1,185 @@
+"""The browser player: ``vidquant export --html``, the loopback server (Range requests, Host and
+Origin checks), and ``<vq-player>`` in a real headless Chromium: its canvas pixels equal the
+Python decoder's RGB exactly, with WebGL2 (Chromium's software WebGL under --disable-gpu) and
+with the canvas-2D fallback; seeking, ``ended`` and ``error``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cliutil import invoke, one_line_error
+from exploreutil import fetch
+from vidquant.apps.web import PLAYER_FILES, WebServer, export_html, serving
+from vidquant.decoder import open_vq
+
+
+def test_export_html_writes_a_folder_that_plays(vq_clip, tmp_path: Path) -> None:
+    _, vq = vq_clip
+    out = tmp_path / "page"
+    result = invoke("export", vq, "--html", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(["index.html", "clip.vq", *PLAYER_FILES])
+    assert (out / "clip.vq").read_bytes() == vq.read_bytes()
+    page = (out / "index.html").read_text()
+    assert '<vq-player id="player" src="clip.vq"' in page and 'src="vq-player.js"' in page
+    again = invoke("export", vq, "--html", out)  # not over an existing folder without --force
+    assert again.exit_code != 0 and "--force" in one_line_error(again)
+    assert invoke("export", vq, "--html", out, "--force").exit_code == 0
+
+
+def test_export_refuses_what_is_not_a_vq(vq_clip, tmp_path: Path) -> None:
+    clip, _ = vq_clip
+    result = invoke("export", clip, "--html", tmp_path / "page")
+    assert result.exit_code == 4, result.output  # a bad file, not a bad call
+    assert "not a vidquant file" in one_line_error(result)
+    assert not (tmp_path / "page").exists()
+
+
+def test_server_answers_ranges_and_refuses_other_sites(vq_clip, tmp_path: Path) -> None:
+    _, vq = vq_clip
+    folder = export_html(vq, tmp_path / "page")
+    data = vq.read_bytes()
+    server = WebServer(folder).start()
+    try:
+        url = server.url + "clip.vq"
+        status, headers, body = fetch(url)
+        assert (status, body, headers["Accept-Ranges"]) == (200, data, "bytes")
+        status, headers, body = fetch(url, {"Range": "bytes=100-199"})
+        assert (status, body) == (206, data[100:200])
+        assert headers["Content-Range"] == f"bytes 100-199/{len(data)}"
+        status, _, body = fetch(
+            url, {"Range": "bytes=-36"}
+        )  # the trailer, as a seeking reader asks
+        assert (status, body) == (206, data[-36:])
+        assert fetch(url, {"Range": f"bytes={len(data)}-"})[0] == 416
+        assert fetch(url, {"Host": "evil.example:80"})[0] == 403
+        assert fetch(url, {"Origin": "http://evil.example"})[0] == 403
+        assert fetch(url, {"Sec-Fetch-Site": "cross-site"})[0] == 403
+        assert fetch(server.url + "../" + vq.name)[0] == 404
+        assert fetch(server.url + "%2e%2e/" + vq.name)[0] == 404
+        status, headers, body = fetch(server.url)
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert fetch(server.url + "vq.js")[1]["Content-Type"].startswith("text/javascript")
+    finally:
+        server.stop()
+
+
+# -- in the browser ---------------------------------------------------------------------------
+
+STATE_JS = """
+const p = document.getElementById(arguments[0]);
+return p ? {renderer: p.renderer, frame: p.frameIndex, time: p.currentTime, duration: p.duration,
+            paused: p.paused, ended: p.ended, error: p.error, events: window.vqEvents || []} : null;
+"""
+
+# A fresh player on the page: the default one is removed, events are recorded in window.vqEvents.
+ADD_PLAYER_JS = """
+document.querySelectorAll('vq-player').forEach((p) => p.remove());
+window.vqEvents = [];
+const p = document.createElement('vq-player');
+p.id = 'test';
+if (arguments[1]) p.setAttribute('renderer', arguments[1]);
+for (const name of ['loadedmetadata', 'seeked', 'ended', 'error', 'play', 'pause'])
+  p.addEventListener(name, (e) => window.vqEvents.push(
+    name === 'error' ? 'error: ' + e.detail.message : name));
+p.setAttribute('src', arguments[0]);
+document.body.appendChild(p);
+"""
+
+# The RGB of the frame on screen, as a checksum of its bytes (alpha left out).
+PIXELS_JS = """
+const data = document.getElementById('test').readPixels();
+let sum = 0;
+for (let i = 0; i < data.length; i++) if (i % 4 !== 3) sum = (Math.imul(sum, 31) + data[i]) >>> 0;
+let opaque = true;
+for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) opaque = false;
+return [data.length, sum, opaque];
+"""
+
+
+def _checksum(rgb: np.ndarray) -> int:
+    total = 0
+    for value in rgb.reshape(-1).tolist():
+        total = (total * 31 + value) & 0xFFFFFFFF
+    return total
+
+
+def _wait(driver, condition, what: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        state = driver.execute_script(STATE_JS, "test")
+        if state is not None and condition(state):
+            return state
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}; last state {state}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def decoded(vq_clip) -> list:
+    _, vq = vq_clip
+    with open_vq(vq) as dec:
+        tb = float(dec.header.time_base)
+        return [(f.index, f.pts * tb, f.to_rgb()) for f in dec.iter_frames()]
+
+
+@pytest.mark.parametrize("renderer", ["webgl2", "2d"])
+def test_player_pixels_equal_the_python_decoder(browser, vq_clip, decoded, renderer) -> None:
+    _, vq = vq_clip
+    browser.get_log("browser")  # start with an empty console
+    with serving(vq) as server:
+        browser.get(server.url)
+        browser.execute_script(ADD_PLAYER_JS, "clip.vq", "2d" if renderer == "2d" else None)
+        state = _wait(browser, lambda s: s["frame"] is not None, "the first frame")
+        assert state["renderer"] == renderer
+        assert state["duration"] == pytest.approx(2.0)
+        assert "loadedmetadata" in state["events"]
+        browser.execute_script("document.getElementById('test').pause()")
+        # frames 0 (keyframe), 5 (inter), 6 (the next keyframe at 0.5 s), 13 and the last
+        for index in (5, 0, 6, 13, len(decoded) - 1):
+            _, start, rgb = decoded[index]
+            browser.execute_script(
+                "document.getElementById('test').currentTime = arguments[0]", start + 0.01
+            )
+            _wait(browser, lambda s, i=index: s["frame"] == i, f"frame {index} after the seek")
+            size, total, opaque = browser.execute_script(PIXELS_JS)
+            assert size == rgb.shape[0] * rgb.shape[1] * 4 and opaque
+            assert total == _checksum(rgb), f"frame {index}: the canvas differs from Python's"
+        severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not severe, severe
+
+
+def test_player_plays_to_the_end(browser, vq_clip) -> None:
+    _, vq = vq_clip
+    with serving(vq) as server:
+        browser.get(server.url)
+        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
+        _wait(browser, lambda s: s["frame"] is not None, "the first frame")
+        browser.execute_script("document.getElementById('test').play()")
+        state = _wait(browser, lambda s: s["ended"], "the ended event", timeout=30)
+        assert state["paused"] and state["frame"] == 23 and "ended" in state["events"]
+        assert state["time"] == pytest.approx(2.0)
+
+
+def test_player_reports_a_damaged_file(browser, vq_clip, tmp_path: Path) -> None:
+    _, vq = vq_clip
+    folder = export_html(vq, tmp_path / "page")
+    data = bytearray(vq.read_bytes())
+    data[len(data) * 3 // 5] ^= 0x40  # inside a frame record half-way: its CRC fails
+    (folder / "clip.vq").write_bytes(bytes(data))
+    server = WebServer(folder).start()
+    try:
+        browser.get(server.url)
+        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
+        _wait(browser, lambda s: s["frame"] is not None, "the first frame")
+        browser.execute_script("document.getElementById('test').play()")
+        state = _wait(browser, lambda s: s["error"] is not None, "the error event")
+        assert "CRC" in state["error"]["message"] and state["error"]["offset"] > 0
+        assert any(e.startswith("error: ") for e in state["events"])
+        assert state["paused"] and 0 < state["frame"] < 23  # it played up to the damage
+    finally:
+        server.stop()

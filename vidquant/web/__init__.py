@@ -1,0 +1,1 @@
+"""The browser-side decoder of .vq files (vq.js, an ES module; see its JSDoc)."""
