@@ -183,3 +183,85 @@ def test_player_reports_a_damaged_file(browser, vq_clip, tmp_path: Path) -> None
         assert state["paused"] and 0 < state["frame"] < 23  # it played up to the damage
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def long_vq(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 320x180, 96-frame clip (8 s at 12 fps, a keyframe every 0.5 s) whose .vq is larger
+    than the player's first request, so that a ranged load needs its tail, index and stream."""
+    from media import make_clip
+    from vidquant.encode import encode_file
+    from vidquant.settings import EncodeSettings
+
+    folder = tmp_path_factory.mktemp("long")
+    clip = make_clip(folder / "long.mp4", width=320, height=180, frames=96)
+    vq = folder / "clip.vq"
+    encode_file(clip, vq, EncodeSettings(k=16, keyint_s=0.5))
+    assert vq.stat().st_size > 100_000
+    return vq
+
+
+def _frame_checksums(vq: Path, indices: tuple[int, ...]) -> dict[int, tuple[float, int]]:
+    with open_vq(vq) as dec:
+        tb = float(dec.header.time_base)
+        return {
+            f.index: (f.pts * tb, _checksum(f.to_rgb()))
+            for f in dec.iter_frames()
+            if f.index in indices
+        }
+
+
+def _seek_and_check(driver, expected: dict[int, tuple[float, int]]) -> None:
+    for index, (start, checksum) in expected.items():
+        driver.execute_script(
+            "document.getElementById('test').currentTime = arguments[0]", start + 0.01
+        )
+        _wait(driver, lambda s, i=index: s["frame"] == i, f"frame {index} after the seek")
+        assert driver.execute_script(PIXELS_JS)[1] == checksum, f"frame {index} differs"
+
+
+def test_player_seeks_with_range_requests(browser, long_vq, tmp_path: Path) -> None:
+    """On a server that answers Range, the player reads the head, then the trailer and the index
+    (so the duration is known before any frame), then streams frames from the keyframe it
+    needs; it never asks for the whole file."""
+    folder = export_html(long_vq, tmp_path / "page")
+    server = WebServer(folder).start()
+    try:
+        browser.get(server.url)
+        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
+        state = _wait(browser, lambda s: s["frame"] == 0, "the first frame")
+        assert state["duration"] == pytest.approx(8.0)  # known from the trailer at once
+        browser.execute_script("document.getElementById('test').pause()")
+        _seek_and_check(browser, _frame_checksums(long_vq, (90, 7)))
+        asked = [r for path, r in server.requests if path == "/clip.vq"]
+        assert asked and all(r is not None for r in asked), asked  # never the whole file
+        assert asked[0] == "bytes=0-65535" and asked[1].startswith(
+            f"bytes={len(long_vq.read_bytes()) - 36}-"
+        )
+    finally:
+        server.stop()
+
+
+def test_player_plays_from_a_server_without_ranges(browser, long_vq, tmp_path: Path) -> None:
+    """Python's own http.server ignores Range: the player streams the whole file, shows frames
+    as they arrive, learns the duration at the end, and seeks exactly as well."""
+    import functools
+    import http.server
+    import threading
+
+    folder = export_html(long_vq, tmp_path / "page")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{server.server_address[1]}/")
+        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
+        _wait(browser, lambda s: s["frame"] == 0, "the first frame")
+        state = _wait(browser, lambda s: s["duration"] == pytest.approx(8.0), "the duration")
+        browser.execute_script("document.getElementById('test').pause()")
+        _seek_and_check(browser, _frame_checksums(long_vq, (50, 3, 95)))
+        assert state["error"] is None
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -140,6 +140,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._refuse(HTTPStatus.FORBIDDEN, reason)
                 return
             path = unquote(self.path.split("?", 1)[0].split("#", 1)[0])
+            self.server.requests.append((path, self.headers.get("Range")))
             name = "index.html" if path in ("", "/") else path.lstrip("/")
             file = self.server.files.get(name)
             if file is None:
@@ -221,6 +222,7 @@ class WebServer(http.server.ThreadingHTTPServer):
     def __init__(self, folder: str | Path, port: int = 0) -> None:
         folder = Path(folder)
         self.files = {p.name: p for p in folder.iterdir() if p.is_file()}
+        self.requests: list[tuple[str, str | None]] = []  # (path, Range header) of each GET
         try:
             super().__init__((HOST, port), _Handler)
         except OSError as exc:

@@ -360,6 +360,10 @@ export class VqPlayer extends HTMLElement {
         this.dispatchEvent(new Event('seeked'));
       }
       this._schedule();
+    } else if (m.type === 'index') { // a whole download brought the index: the duration
+      Object.assign(this._meta, { endPts: m.endPts, frames: m.frames, keyframes: m.keyframes });
+      this.dispatchEvent(new Event('durationchange'));
+      this._timeupdate(true);
     } else if (m.type === 'warning') {
       console.warn(`vq-player: ${m.message}`);
     } else if (m.type === 'error') {

@@ -1,87 +1,312 @@
 /**
- * vq-worker.js: decodes a `.vq` file off the page's main thread, for <vq-player>.
+ * vq-worker.js: downloads and decodes a `.vq` file off the page's main thread, for <vq-player>.
  *
  * A module worker (new Worker(url, {type: 'module'})). Messages in:
- *   {type: 'open', url}            fetch the file (or {type: 'open', buffer: ArrayBuffer})
+ *   {type: 'open', url}             start loading the file
  *   {type: 'seek', gen, pts, count} decode from the keyframe before `pts` (FORMAT.md §8),
- *                                   dropping frames that end before it, and send `count` frames
- *   {type: 'more', gen, count}     send `count` more frames of generation `gen`
+ *                                    dropping frames that end before it, and send `count` frames
+ *   {type: 'more', gen, count}      send `count` more frames of generation `gen`
  * Messages out:
- *   {type: 'meta', header, version, audio, endPts, frames, keyframes, bytes}
- *   {type: 'frame', gen, index, pts, duration, keyframe, labels, palette}   (buffers transferred)
- *   {type: 'end', gen}             no frame follows
+ *   {type: 'meta', header, version, audio, endPts, frames, keyframes, bytes, ranges}
+ *   {type: 'index', endPts, frames, keyframes}   the index, once a whole download has it
+ *   {type: 'frame', gen, index, pts, duration, keyframe, labels, palette}   (buffers moved)
+ *   {type: 'end', gen}              no frame follows
  *   {type: 'warning', message}
  *   {type: 'error', gen, message, offset}   the decoder's message and the byte offset, if any
  * A generation is one seek: frames of an older generation are stale and the page drops them.
+ *
+ * Loading. The first request asks for the file's first FIRST_BYTES with a Range header. A server
+ * that answers 206 gets two more small requests (the TAIL, then the INDX it points at), so the
+ * duration and the keyframes are known at once; after that the frames are streamed from the
+ * keyframe a seek needs, and a seek elsewhere starts a new ranged stream there. A server that
+ * ignores Range sends the whole file: it is read as a stream, and frames play as soon as their
+ * bytes are in; the index (and so fast seeking and the duration) comes with the end of the file.
+ * Either way the decoder only ever reads bytes that have arrived: when it catches up with the
+ * download it waits for RESUME_BYTES more and decodes again from the last keyframe, skipping the
+ * frames it already sent. The whole file is kept in memory once loaded (its size in bytes).
  */
 
-import { FrameDecoder, VqFile } from './vq.js';
+import { FrameDecoder, VqFile, VqTruncatedError } from './vq.js';
 
-let file = null;
-let decoder = null;
-let frames = null; // the iterator of the current generation
-let gen = -1;
+const FIRST_BYTES = 1 << 16; // the first request: the preamble, HEAD and ahdr, usually
+const HEAD_LIMIT = 65566; // FORMAT.md §9: the largest HEAD and ahdr payloads
+const AHDR_LIMIT = 18 + 96 + 65536;
+const TAIL_BYTES = 36;
+const RESUME_BYTES = 1 << 18;
 
-function fail(err, generation) {
+let url = null;
+let buf = new Uint8Array(0);
+let spans = []; // filled byte ranges [start, end), sorted, not touching
+let total = null; // the file's size, when known
+let ranged = false;
+let done = false; // the whole file is in (or, ranged: not needed)
+let head = null; // a VqFile over the first bytes: header, firstFrameOffset
+let entries = null; // the keyframe index
+let indexOffset = null;
+let stream = null; // the current ranged download: {controller, pos}
+let broken = null; // a download that failed: nothing more will arrive
+let waiters = [];
+let session = null; // the current generation's decoding
+let requested = 0;
+let running = false;
+
+function warn(message) { postMessage({ type: 'warning', message }); }
+
+function fail(err, gen) {
   const offset = err && typeof err.offset === 'number' ? err.offset : null;
   const message = err && err.message ? err.message : String(err);
-  postMessage({ type: 'error', gen: generation, message, offset });
+  postMessage({ type: 'error', gen, message, offset });
+}
+
+function notify() {
+  const w = waiters;
+  waiters = [];
+  for (const resolve of w) resolve();
+}
+
+function waitData() { return new Promise((resolve) => waiters.push(resolve)); }
+
+function addSpan(start, end) {
+  const out = [];
+  let s = start;
+  let e = end;
+  for (const [a, b] of spans) {
+    if (b < s || a > e) out.push([a, b]);
+    else { s = Math.min(s, a); e = Math.max(e, b); }
+  }
+  out.push([s, e]);
+  out.sort((x, y) => x[0] - y[0]);
+  spans = out;
+}
+
+/** Where the bytes that have arrived stop, going on from `from` without a gap. */
+function filledEnd(from) {
+  for (const [a, b] of spans) if (a <= from && from <= b) return b;
+  return from;
+}
+
+function room(n) {
+  if (buf.length >= n) return;
+  const grown = new Uint8Array(Math.max(n, 2 * buf.length, 1 << 20));
+  grown.set(buf.subarray(0, filledEnd(0)));
+  buf = grown;
+}
+
+/** Copy a response's body into the buffer at `start` as it arrives; return where it ended. */
+async function pull(response, start, tracker = null) {
+  const reader = response.body.getReader();
+  let pos = start;
+  for (;;) {
+    const { done: end, value } = await reader.read();
+    if (end) break;
+    room(pos + value.length);
+    buf.set(value, pos);
+    addSpan(pos, pos + value.length);
+    pos += value.length;
+    if (tracker) tracker.pos = pos;
+    notify();
+  }
+  return pos;
+}
+
+async function get(range, signal = undefined) {
+  const headers = range ? { Range: range } : {};
+  const response = await fetch(url, { headers, signal });
+  if (!response.ok) throw new Error(`cannot load ${url}: HTTP ${response.status}`);
+  return response;
+}
+
+function parseTotal(response) {
+  const m = /\/(\d+)\s*$/.exec(response.headers.get('Content-Range') || '');
+  return response.status === 206 && m ? Number(m[1]) : null;
+}
+
+function u32(o) {
+  return (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16) | (buf[o + 3] << 24)) >>> 0;
+}
+
+/** How many bytes from the start the header needs: preamble, HEAD, and an ahdr if one follows
+ * (lengths capped at the format's limits: a longer one is refused by VqFile anyway). */
+function prefixNeed() {
+  const have = filledEnd(0);
+  if (have < 20) return 20;
+  const headEnd = 24 + Math.min(u32(16), HEAD_LIMIT);
+  if (have < headEnd + 8) return headEnd + 8;
+  const tag = String.fromCharCode(buf[headEnd], buf[headEnd + 1], buf[headEnd + 2], buf[headEnd + 3]);
+  if (tag !== 'ahdr') return headEnd + 8;
+  return headEnd + 12 + Math.min(u32(headEnd + 4), AHDR_LIMIT);
+}
+
+function readIndex(file) {
+  try {
+    const { trailer, entries: found } = file.readIndex();
+    entries = found;
+    indexOffset = trailer.indexOffset;
+    return trailer;
+  } catch (err) {
+    warn(`no usable index (seeking decodes from the start): ${err.message}`);
+    return null;
+  }
 }
 
 async function open(message) {
-  let bytes;
-  if (message.buffer) {
-    bytes = new Uint8Array(message.buffer);
+  url = message.url;
+  const first = await get(`bytes=0-${FIRST_BYTES - 1}`);
+  total = parseTotal(first);
+  let trailer = null;
+  if (total !== null) {
+    ranged = true;
+    buf = new Uint8Array(total);
+    await pull(first, 0);
+    for (let need = Math.min(prefixNeed(), total); filledEnd(0) < need;) {
+      const have = filledEnd(0);
+      await pull(await get(`bytes=${have}-${need - 1}`), have);
+      need = Math.min(prefixNeed(), total);
+    }
+    if (filledEnd(0) < total) {
+      await pull(await get(`bytes=${total - TAIL_BYTES}-${total - 1}`), total - TAIL_BYTES);
+      const tail = new VqFile(buf, { onWarning: warn }).readTrailer();
+      if (tail.indexOffset < total - TAIL_BYTES) {
+        await pull(await get(`bytes=${tail.indexOffset}-${total - TAIL_BYTES - 1}`),
+          tail.indexOffset);
+      }
+    }
+    done = filledEnd(0) >= total;
+    trailer = readIndex(new VqFile(buf, { onWarning: warn }));
   } else {
-    const response = await fetch(message.url);
-    if (!response.ok) throw new Error(`cannot load ${message.url}: HTTP ${response.status}`);
-    bytes = new Uint8Array(await response.arrayBuffer());
+    const length = Number(first.headers.get('Content-Length'));
+    if (length > 0) buf = new Uint8Array(length);
+    const whole = pull(first, 0).then((end) => {
+      buf = buf.subarray(0, end);
+      total = end;
+      done = true;
+      notify();
+      const t = readIndex(new VqFile(buf, { onWarning: () => {} }));
+      if (t) {
+        postMessage({ type: 'index', endPts: t.endPts, frames: t.frames, keyframes: entries.length });
+      }
+    });
+    whole.catch((err) => {
+      broken = err;
+      notify();
+      fail(err, session ? session.gen : -1);
+    });
+    while (!done && !broken && filledEnd(0) < prefixNeed()) await waitData();
+    if (broken) throw broken;
   }
-  file = new VqFile(bytes, { onWarning: (text) => postMessage({ type: 'warning', message: text }) });
-  let endPts = null;
-  let count = null;
-  let keyframes = 0;
-  try {
-    const { trailer, entries } = file.readIndex();
-    endPts = trailer.endPts;
-    count = trailer.frames;
-    keyframes = entries.length;
-  } catch (err) {
-    postMessage({ type: 'warning', message: `no usable index (seeking decodes from the start): ${err.message}` });
-  }
-  decoder = new FrameDecoder(file);
-  const audio = file.audio
-    ? { sampleRate: file.audio.sampleRate, channels: file.audio.channels, codec: file.audio.codec }
-    : null;
+  head = new VqFile(buf.subarray(0, filledEnd(0)), { onWarning: warn });
+  const a = head.audio;
   postMessage({
-    type: 'meta', header: file.header, version: file.version, audio, endPts, frames: count,
-    keyframes, bytes: bytes.length,
+    type: 'meta', header: head.header, version: head.version,
+    audio: a ? { sampleRate: a.sampleRate, channels: a.channels, codec: a.codec } : null,
+    endPts: trailer ? trailer.endPts : null, frames: trailer ? trailer.frames : null,
+    keyframes: entries ? entries.length : 0, bytes: total, ranges: ranged,
   });
 }
 
-function pump(count) {
-  const generation = gen;
-  for (let i = 0; i < count; i++) {
-    let step;
+/** The keyframe to decode from to show `pts`, and its frame number (§8). */
+function keyframeFor(pts) {
+  if (!entries || !entries.length) return { offset: head.firstFrameOffset, index: 0 };
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid].pts <= pts) lo = mid + 1;
+    else hi = mid;
+  }
+  const e = entries[lo > 0 ? lo - 1 : 0];
+  return { offset: e.offset, index: e.frame };
+}
+
+/** In a ranged load: make sure bytes from `offset` on are on their way. */
+function follow(offset) {
+  if (!ranged || done) return;
+  const end = filledEnd(offset);
+  const stop = indexOffset !== null ? indexOffset : total - TAIL_BYTES;
+  if (end >= stop) return;
+  if (stream && stream.pos === end) return; // already extending this very stretch
+  if (stream) stream.controller.abort();
+  const tracker = { controller: new AbortController(), pos: end };
+  stream = tracker;
+  get(`bytes=${end}-${stop - 1}`, tracker.controller.signal)
+    .then((response) => pull(response, end, tracker))
+    .catch((err) => {
+      if (err.name === 'AbortError') return;
+      broken = err;
+      fail(err, session ? session.gen : -1);
+    })
+    .finally(() => { if (stream === tracker) stream = null; notify(); });
+}
+
+/** Whether every byte the decoder may need from `offset` on has arrived (or never will). */
+function complete(offset) {
+  if (done || broken) return true;
+  return ranged && filledEnd(offset) >= (indexOffset !== null ? indexOffset : total - TAIL_BYTES);
+}
+
+/** Decode until one frame of session `s` is sent; 'frame', 'end' or 'stale' (a seek came). */
+async function step(s) {
+  for (;;) {
+    if (s !== session) return 'stale';
+    if (!s.frames) {
+      const view = buf.subarray(0, filledEnd(s.offset));
+      const file = new VqFile(view, { onWarning: () => {} });
+      s.frames = new FrameDecoder(file).frames(s.offset, s.index);
+      s.skip = s.consumed;
+    }
+    let next;
     try {
-      step = frames.next();
+      next = s.frames.next();
     } catch (err) {
-      frames = null;
-      fail(err, generation);
-      return;
+      s.frames = null;
+      if (!(err instanceof VqTruncatedError) || complete(s.offset)) throw err;
+      // caught up with the download: wait for more, then decode again from the keyframe
+      follow(s.offset);
+      const want = filledEnd(s.offset) + RESUME_BYTES;
+      while (s === session && !complete(s.offset) && filledEnd(s.offset) < want) {
+        if (ranged && !stream) follow(s.offset);
+        await waitData();
+      }
+      continue;
     }
-    if (step.done) {
-      frames = null;
-      postMessage({ type: 'end', gen: generation });
-      return;
-    }
-    const f = step.value;
+    if (next.done) return 'end';
+    const f = next.value;
+    if (s.skip > 0) { s.skip -= 1; continue; }
+    if (f.keyframe && f.offset !== s.offset) { s.offset = f.offset; s.index = f.index; s.consumed = 0; }
+    s.consumed += 1;
+    if (f.pts + f.duration <= s.target) continue;
     const labels = f.labels.slice(); // a REPEAT frame shares its labels with the one before
     const palette = f.palette.slice();
     postMessage({
-      type: 'frame', gen: generation, index: f.index, pts: f.pts, duration: f.duration,
+      type: 'frame', gen: s.gen, index: f.index, pts: f.pts, duration: f.duration,
       keyframe: f.keyframe, labels, palette,
     }, [labels.buffer, palette.buffer]);
+    return 'frame';
+  }
+}
+
+async function run() {
+  running = true;
+  try {
+    while (session && requested > 0) {
+      const s = session;
+      let result;
+      try {
+        result = await step(s);
+      } catch (err) {
+        if (s === session) { fail(err, s.gen); session = null; }
+        continue;
+      }
+      if (s !== session) continue;
+      if (result === 'end') {
+        postMessage({ type: 'end', gen: s.gen });
+        session = null;
+      } else if (result === 'frame') {
+        requested -= 1;
+      }
+    }
+  } finally {
+    running = false;
   }
 }
 
@@ -91,14 +316,21 @@ onmessage = async (event) => {
     if (message.type === 'open') {
       await open(message);
     } else if (message.type === 'seek') {
-      if (!decoder) return;
-      gen = message.gen;
-      frames = decoder.framesAt(Math.max(0, Math.floor(message.pts)));
-      pump(message.count);
+      if (!head) return;
+      const target = Math.max(0, Math.floor(message.pts));
+      const { offset, index } = keyframeFor(target);
+      session = { gen: message.gen, target, offset, index, consumed: 0, skip: 0, frames: null };
+      requested = message.count;
+      follow(offset);
+      notify(); // wake a decoder waiting for the old generation's bytes
+      if (!running) run();
     } else if (message.type === 'more') {
-      if (message.gen === gen && frames) pump(message.count);
+      if (session && message.gen === session.gen) {
+        requested += message.count;
+        if (!running) run();
+      }
     }
   } catch (err) {
-    fail(err, message.gen ?? gen);
+    fail(err, message.gen ?? -1);
   }
 };

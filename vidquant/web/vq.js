@@ -46,8 +46,9 @@
  *
  *   new FrameDecoder(vqFile)
  *     *frames(startOffset?, startIndex?)
- *       Yields {index, pts, duration, keyframe, labels: Uint8Array (W·H, row-major),
- *               palette: Uint8Array (k·3)}. The palette is a fresh snapshot per frame. The
+ *       Yields {index, offset, pts, duration, keyframe, labels: Uint8Array (W·H, row-major),
+ *               palette: Uint8Array (k·3)} (offset: the frame record's, where a keyframe's
+ *               decoding can start again). The palette is a fresh snapshot per frame. The
  *       labels are a fresh array per decoded map; a REPEAT frame yields the previous frame's
  *       array again (treat labels as read-only). `index` counts from startIndex, else from the
  *       index entry at startOffset, else 0 at firstFrameOffset, else it is null (unknown).
@@ -1071,6 +1072,7 @@ export class FrameDecoder {
       prev = labels;
       yield {
         index,
+        offset: r.offset,
         pts: r.pts,
         duration: r.duration,
         keyframe: r.keyframe,
