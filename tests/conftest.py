@@ -141,8 +141,10 @@ def browser() -> Iterator:
         pytest.fail(f"missing {', '.join(missing)}: {BROWSER_HINT}")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
+    # sound may start without a click (the player's audio tests press no button)
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1400,1000"):  # fmt: skip
+                 "--window-size=1400,1000",
+                 "--autoplay-policy=no-user-gesture-required"):  # fmt: skip
         options.add_argument(flag)
     # An explicit driver: Selenium Manager would try to download one (there is no network).
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)

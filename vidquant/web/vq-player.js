@@ -187,6 +187,176 @@ class CanvasRenderer {
   }
 }
 
+/** WebCodecs' codec string and description for the file's audio, or null (FORMAT.md §4.6). */
+export function audioConfig(a) {
+  const base = { sampleRate: a.sampleRate, numberOfChannels: a.channels };
+  const extra = a.extradata && a.extradata.length ? { description: a.extradata } : {};
+  switch (a.codec) {
+    case 'opus':
+      return { ...base, codec: 'opus', ...extra };
+    case 'aac': {
+      let profile = 2; // AAC-LC unless the AudioSpecificConfig says otherwise
+      if (a.extradata && a.extradata.length >= 2) {
+        profile = a.extradata[0] >> 3;
+        if (profile === 31) profile = 32 + (((a.extradata[0] & 7) << 3) | (a.extradata[1] >> 5));
+      }
+      return { ...base, codec: `mp4a.40.${profile}`, ...extra };
+    }
+    case 'mp3':
+      return { ...base, codec: 'mp3' };
+    case 'ac3':
+      return { ...base, codec: 'ac-3' };
+    case 'eac3':
+      return { ...base, codec: 'ec-3' };
+    case 'flac': {
+      const x = a.extradata || new Uint8Array(0);
+      if (x.length >= 4 && String.fromCharCode(...x.subarray(0, 4)) === 'fLaC') {
+        return { ...base, codec: 'flac', description: x };
+      }
+      const d = new Uint8Array(8 + x.length); // "fLaC" + a last STREAMINFO block header
+      d.set([0x66, 0x4c, 0x61, 0x43, 0x80, (x.length >> 16) & 255, (x.length >> 8) & 255,
+        x.length & 255]);
+      d.set(x, 8);
+      return { ...base, codec: 'flac', description: d };
+    }
+    case 'vorbis':
+      return { ...base, codec: 'vorbis', ...extra };
+    default:
+      return null;
+  }
+}
+
+/** The file's audio through WebCodecs' AudioDecoder and Web Audio, on the media clock. */
+class AudioOut {
+  /** An AudioOut, or a reason (a string) why this browser cannot play the file's audio. */
+  static async open(info) {
+    const config = audioConfig(info);
+    if (!config) return `its codec (${info.codec}) has no WebCodecs name`;
+    if (typeof AudioDecoder === 'undefined' || typeof AudioContext === 'undefined') {
+      return 'this browser has no WebCodecs AudioDecoder (it needs a secure context: https or localhost)';
+    }
+    let support;
+    try {
+      support = await AudioDecoder.isConfigSupported(config);
+    } catch (err) {
+      support = { supported: false };
+    }
+    if (!support.supported) return `this browser cannot decode ${info.codec} audio (${config.codec})`;
+    return new AudioOut(config);
+  }
+
+  constructor(config) {
+    this.config = config;
+    this.context = null; // made on the first start(): browsers let a page start sound only
+    this.gain = null; //    after a user gesture, and play() is where one leads
+    this._muted = false;
+    this.buffers = []; // {start, end, buffer} in media seconds, in arrival order
+    this.sources = new Set();
+    this.playing = false;
+    this.t0 = 0; // media time at context time c0
+    this.c0 = 0;
+    this.failed = null;
+    this.decodedSeconds = 0; // for tests and statistics
+    this._decoder();
+  }
+
+  _decoder() {
+    this.decoder = new AudioDecoder({
+      output: (data) => this._output(data),
+      error: (err) => { this.failed = err.message || String(err); },
+    });
+    this.decoder.configure(this.config);
+  }
+
+  set muted(value) {
+    this._muted = Boolean(value);
+    if (this.gain) this.gain.gain.value = this._muted ? 0 : 1;
+  }
+
+  get running() { return Boolean(this.context) && this.context.state === 'running'; }
+
+  push(start, duration, data) {
+    if (this.failed || this.decoder.state !== 'configured') return;
+    this.decoder.decode(new EncodedAudioChunk({
+      type: 'key', timestamp: Math.round(start * 1e6), duration: Math.round(duration * 1e6), data,
+    }));
+  }
+
+  _output(data) {
+    const frames = data.numberOfFrames;
+    const channels = data.numberOfChannels;
+    const buffer = new AudioBuffer({
+      length: frames, numberOfChannels: channels, sampleRate: data.sampleRate,
+    });
+    const plane = new Float32Array(frames);
+    for (let c = 0; c < channels; c++) {
+      data.copyTo(plane, { planeIndex: c, format: 'f32-planar' });
+      buffer.copyToChannel(plane, c);
+    }
+    const start = data.timestamp / 1e6;
+    data.close();
+    const entry = { start, end: start + frames / buffer.sampleRate, buffer };
+    this.decodedSeconds += buffer.duration;
+    this.buffers.push(entry);
+    if (this.playing && this.running) this._schedule(entry);
+  }
+
+  _schedule(entry) {
+    const now = this.context.currentTime;
+    const when = this.c0 + (entry.start - this.t0);
+    if (when + entry.buffer.duration <= now) return;
+    const source = this.context.createBufferSource();
+    source.buffer = entry.buffer;
+    source.connect(this.gain);
+    source.onended = () => this.sources.delete(source);
+    source.start(Math.max(when, now), Math.max(0, now - when));
+    this.sources.add(source);
+  }
+
+  /** Start the sound at media time `t` (a little ahead, so the first packet is on time). */
+  start(t) {
+    if (!this.context) {
+      this.context = new AudioContext({ latencyHint: 'playback' });
+      this.gain = this.context.createGain();
+      this.gain.gain.value = this._muted ? 0 : 1;
+      this.gain.connect(this.context.destination);
+    }
+    this.context.resume();
+    this.t0 = t;
+    this.c0 = this.context.currentTime + 0.05;
+    this.playing = true;
+    this.buffers = this.buffers.filter((e) => e.end > t - 1);
+    if (this.running) for (const e of this.buffers) this._schedule(e);
+  }
+
+  stop() {
+    this.playing = false;
+    for (const s of this.sources) s.stop();
+    this.sources.clear();
+  }
+
+  /** After a seek: nothing decoded so far is wanted. */
+  reset() {
+    this.stop();
+    this.buffers = [];
+    if (this.decoder.state !== 'closed') this.decoder.reset();
+    this._decoder();
+  }
+
+  /** The media time being heard now (what the video follows while the sound plays). */
+  clock() {
+    if (!this.context) return this.t0;
+    const elapsed = this.context.currentTime - this.c0;
+    return this.t0 + Math.max(0, elapsed) - (this.context.outputLatency || 0);
+  }
+
+  close() {
+    this.stop();
+    if (this.decoder.state !== 'closed') this.decoder.close();
+    this.context?.close();
+  }
+}
+
 function clock(seconds) {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.max(0, Math.floor(seconds));
@@ -222,6 +392,12 @@ export class VqPlayer extends HTMLElement {
   _reset() {
     this._worker?.terminate();
     this._worker = null;
+    this._audio?.close();
+    this._audio = null;
+    this._useAudio = false; // the media clock follows the sound
+    this._sync = { frames: 0, sum: 0, max: 0 };
+    this._early = [];
+    this._audioProblem = null;
     this._meta = null;
     this._renderer = null;
     this._queue = [];
@@ -256,6 +432,29 @@ export class VqPlayer extends HTMLElement {
   get src() { return this.getAttribute('src') || ''; }
   set src(value) { this.setAttribute('src', value); }
   get loop() { return this.hasAttribute('loop'); }
+  get muted() { return this.hasAttribute('muted'); }
+  set muted(value) {
+    this.toggleAttribute('muted', Boolean(value));
+    if (!this._audio) return;
+    this._audio.muted = this.muted;
+    if (!this.muted && !this._paused && !this._useAudio) this._startAudio(this.currentTime);
+  }
+
+  /** How far the sound heard is from the frame on screen, measured at each frame shown while
+   * the sound plays: {frames, meanMs, maxMs} (positive: the sound is ahead). */
+  get audioSync() {
+    const { frames, sum, max } = this._sync;
+    return { frames, meanMs: frames ? (1000 * sum) / frames : null, maxMs: 1000 * max };
+  }
+
+  /** Why the sound does not play (null when it does, or the file has none). */
+  get audioProblem() {
+    if (this._audio && this._audio.failed) return `the audio decoder failed: ${this._audio.failed}`;
+    return this._audioProblem || null;
+  }
+
+  /** Seconds of sound decoded so far. */
+  get audioDecoded() { return this._audio ? this._audio.decodedSeconds : 0; }
   set loop(value) { this.toggleAttribute('loop', Boolean(value)); }
   get paused() { return this._paused; }
   get ended() { return this._ended; }
@@ -278,7 +477,29 @@ export class VqPlayer extends HTMLElement {
   get currentTime() {
     if (!this._meta) return 0;
     if (this._paused || this._seeking) return this._base;
-    return this._base + (performance.now() - this._time0) / 1000;
+    return this._clock(performance.now());
+  }
+
+  _clock(now) {
+    if (this._useAudio) return Math.max(this._base, this._audio.clock());
+    return this._base + (now - this._time0) / 1000;
+  }
+
+  _startAudio(t) {
+    const audio = this._audio;
+    if (!audio || this.muted) return;
+    audio.start(t);
+    this._useAudio = audio.running;
+    if (!this._useAudio) { // not allowed to start yet (autoplay policy): follow when it runs
+      audio.context.onstatechange = () => {
+        if (audio.context.state === 'running' && !this._paused) {
+          const now = this.currentTime;
+          audio.start(now);
+          this._base = now;
+          this._useAudio = true;
+        }
+      };
+    }
   }
 
   set currentTime(seconds) { this._seek(Number(seconds) || 0); }
@@ -294,6 +515,7 @@ export class VqPlayer extends HTMLElement {
     if (this._paused) {
       this._paused = false;
       this._time0 = performance.now();
+      if (!this._seeking) this._startAudio(this._base);
       this._button.innerHTML = '&#10073;&#10073;';
       this._button.setAttribute('aria-label', 'Pause');
       this.dispatchEvent(new Event('play'));
@@ -306,6 +528,8 @@ export class VqPlayer extends HTMLElement {
     if (this._paused) return;
     this._base = this.currentTime;
     this._paused = true;
+    this._audio?.stop();
+    this._useAudio = false;
     this._button.innerHTML = '&#9654;';
     this._button.setAttribute('aria-label', 'Play');
     this.dispatchEvent(new Event('pause'));
@@ -329,7 +553,21 @@ export class VqPlayer extends HTMLElement {
       this._canvas.width = width;
       this._canvas.height = height;
       this._renderer = this._makeRenderer(width, height);
-      if (m.audio) this._note(`audio (${m.audio.codec}) is not played: this player shows the pictures only`);
+      if (m.audio) {
+        AudioOut.open(m.audio).then((audio) => {
+          if (this._meta !== m) return;
+          if (typeof audio === 'string') {
+            this._audioProblem = `playing without sound: ${audio}`;
+            this._note(this._audioProblem);
+            return;
+          }
+          this._audio = audio;
+          audio.muted = this.muted;
+          for (const p of this._early) if (p.gen === this._gen) audio.push(p.start, p.duration, p.data);
+          this._early = [];
+          if (!this._paused && !this._seeking) this._startAudio(this.currentTime);
+        });
+      }
       this._timeupdate(true);
       this.dispatchEvent(new Event('loadedmetadata'));
       this._seek(0);
@@ -347,6 +585,7 @@ export class VqPlayer extends HTMLElement {
         this._seeking = false;
         this._show(frame);
         this._time0 = performance.now();
+        if (!this._paused) this._startAudio(this._base);
         this.dispatchEvent(new Event('seeked'));
         this._timeupdate(true);
       }
@@ -360,6 +599,10 @@ export class VqPlayer extends HTMLElement {
         this.dispatchEvent(new Event('seeked'));
       }
       this._schedule();
+    } else if (m.type === 'audio') {
+      if (m.gen !== this._gen) return;
+      if (this._audio) this._audio.push(m.start, m.duration, m.data);
+      else if (!this._audioProblem) this._early.push(m); // before the decoder is ready
     } else if (m.type === 'index') { // a whole download brought the index: the duration
       Object.assign(this._meta, { endPts: m.endPts, frames: m.frames, keyframes: m.keyframes });
       this.dispatchEvent(new Event('durationchange'));
@@ -408,6 +651,9 @@ export class VqPlayer extends HTMLElement {
     const target = Math.min(Math.max(0, seconds), limit);
     this._gen += 1;
     this._queue = [];
+    this._audio?.reset();
+    this._early = [];
+    this._useAudio = false;
     this._requested = AHEAD;
     this._finished = false;
     this._ended = false;
@@ -430,7 +676,20 @@ export class VqPlayer extends HTMLElement {
 
   _show(frame) {
     this._current = frame;
+    if (this._useAudio && !this._paused) this._measureSync(frame);
     this._renderer.draw(frame.labels, frame.palette, this._meta.header.alphaIndex);
+  }
+
+  _measureSync(frame) {
+    const audio = this._audio;
+    const stamp = audio.context.getOutputTimestamp ? audio.context.getOutputTimestamp() : null;
+    if (!stamp || !stamp.performanceTime) return;
+    const heardContext = stamp.contextTime + (performance.now() - stamp.performanceTime) / 1000;
+    const heard = audio.t0 + (heardContext - audio.c0);
+    const offset = heard - frame.start;
+    this._sync.frames += 1;
+    this._sync.sum += offset;
+    this._sync.max = Math.max(this._sync.max, Math.abs(offset));
   }
 
   _schedule() {
@@ -447,7 +706,7 @@ export class VqPlayer extends HTMLElement {
       this._schedule();
       return;
     }
-    const t = this._base + (now - this._time0) / 1000;
+    const t = this._clock(now);
     const queue = this._queue;
     // late frames (their time is over) are dropped, never shown late
     while (queue.length > 1 && queue[1].start <= t) {
@@ -465,6 +724,8 @@ export class VqPlayer extends HTMLElement {
       }
       this._base = Number.isFinite(this.duration) ? this.duration : t;
       this._paused = true;
+      this._audio?.stop();
+      this._useAudio = false;
       this._ended = true;
       this._button.innerHTML = '&#9654;';
       this._timeupdate(true);

@@ -10,6 +10,8 @@
  *   {type: 'meta', header, version, audio, endPts, frames, keyframes, bytes, ranges}
  *   {type: 'index', endPts, frames, keyframes}   the index, once a whole download has it
  *   {type: 'frame', gen, index, pts, duration, keyframe, labels, palette}   (buffers moved)
+ *   {type: 'audio', gen, start, duration, data}   an audio packet (seconds on the video's
+ *                                    clock), sent up to AUDIO_AHEAD_S past the last frame sent
  *   {type: 'end', gen}              no frame follows
  *   {type: 'warning', message}
  *   {type: 'error', gen, message, offset}   the decoder's message and the byte offset, if any
@@ -33,6 +35,7 @@ const HEAD_LIMIT = 65566; // FORMAT.md §9: the largest HEAD and ahdr payloads
 const AHDR_LIMIT = 18 + 96 + 65536;
 const TAIL_BYTES = 36;
 const RESUME_BYTES = 1 << 18;
+const AUDIO_AHEAD_S = 2;
 
 let url = null;
 let buf = new Uint8Array(0);
@@ -198,7 +201,10 @@ async function open(message) {
   const a = head.audio;
   postMessage({
     type: 'meta', header: head.header, version: head.version,
-    audio: a ? { sampleRate: a.sampleRate, channels: a.channels, codec: a.codec } : null,
+    audio: a ? {
+      sampleRate: a.sampleRate, channels: a.channels, codec: a.codec, layout: a.layout,
+      extradata: a.extradata.slice(),
+    } : null,
     endPts: trailer ? trailer.endPts : null, frames: trailer ? trailer.frames : null,
     keyframes: entries ? entries.length : 0, bytes: total, ranges: ranged,
   });
@@ -244,12 +250,42 @@ function complete(offset) {
   return ranged && filledEnd(offset) >= (indexOffset !== null ? indexOffset : total - TAIL_BYTES);
 }
 
+/** Send the audio packets of session `s` that have arrived, up to `until` seconds. */
+function sendAudio(s, until) {
+  const a = head.audio;
+  if (!a || s.audioAt === null) return;
+  const unit = a.timeBase[0] / a.timeBase[1];
+  const file = new VqFile(buf.subarray(0, filledEnd(s.audioAt)), { onWarning: () => {} });
+  try {
+    for (const r of file.records(s.audioAt, { midStream: true })) {
+      if (r.offset <= s.audioDone) continue;
+      if (r.type === 'audio') {
+        const start = r.pts * unit;
+        if (start > until) { s.audioAt = r.offset; return; }
+        const end = start + r.duration * unit;
+        if (end > s.target * s.unit) {
+          const data = r.data.slice();
+          postMessage({
+            type: 'audio', gen: s.gen, start, duration: r.duration * unit, data,
+          }, [data.buffer]);
+        }
+      }
+      s.audioDone = r.offset;
+      s.audioAt = r.offset;
+    }
+    s.audioAt = null; // the index: no audio follows
+  } catch (err) {
+    if (!(err instanceof VqTruncatedError)) s.audioAt = null; // the video reports the damage
+  }
+}
+
 /** Decode until one frame of session `s` is sent; 'frame', 'end' or 'stale' (a seek came). */
 async function step(s) {
   for (;;) {
     if (s !== session) return 'stale';
     if (!s.frames) {
-      const view = buf.subarray(0, filledEnd(s.offset));
+      s.viewEnd = filledEnd(s.offset);
+      const view = buf.subarray(0, s.viewEnd);
       const file = new VqFile(view, { onWarning: () => {} });
       s.frames = new FrameDecoder(file).frames(s.offset, s.index);
       s.skip = s.consumed;
@@ -259,7 +295,9 @@ async function step(s) {
       next = s.frames.next();
     } catch (err) {
       s.frames = null;
-      if (!(err instanceof VqTruncatedError) || complete(s.offset)) throw err;
+      if (!(err instanceof VqTruncatedError)) throw err;
+      if (filledEnd(s.offset) > s.viewEnd) continue; // more arrived meanwhile: decode again
+      if (complete(s.offset)) throw err; // the file itself ends there
       // caught up with the download: wait for more, then decode again from the keyframe
       follow(s.offset);
       const want = filledEnd(s.offset) + RESUME_BYTES;
@@ -269,7 +307,10 @@ async function step(s) {
       }
       continue;
     }
-    if (next.done) return 'end';
+    if (next.done) {
+      sendAudio(s, Infinity);
+      return 'end';
+    }
     const f = next.value;
     if (s.skip > 0) { s.skip -= 1; continue; }
     if (f.keyframe && f.offset !== s.offset) { s.offset = f.offset; s.index = f.index; s.consumed = 0; }
@@ -281,6 +322,7 @@ async function step(s) {
       type: 'frame', gen: s.gen, index: f.index, pts: f.pts, duration: f.duration,
       keyframe: f.keyframe, labels, palette,
     }, [labels.buffer, palette.buffer]);
+    sendAudio(s, (f.pts + f.duration) * s.unit + AUDIO_AHEAD_S);
     return 'frame';
   }
 }
@@ -319,7 +361,11 @@ onmessage = async (event) => {
       if (!head) return;
       const target = Math.max(0, Math.floor(message.pts));
       const { offset, index } = keyframeFor(target);
-      session = { gen: message.gen, target, offset, index, consumed: 0, skip: 0, frames: null };
+      const [num, den] = head.header.timeBase;
+      session = {
+        gen: message.gen, target, offset, index, consumed: 0, skip: 0, frames: null,
+        unit: num / den, audioAt: head.audio ? offset : null, audioDone: -1,
+      };
       requested = message.count;
       follow(offset);
       notify(); // wake a decoder waiting for the old generation's bytes

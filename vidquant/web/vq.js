@@ -28,7 +28,7 @@
  *       audio: null | {sampleRate, timeBase: [num, den], channels, codec, layout,
  *                      extradata: Uint8Array}
  *       firstFrameOffset: offset of the first record after HEAD (and ahdr, if present)
- *     *records(startOffset?)
+ *     *records(startOffset?, {midStream?})
  *       Yields, from startOffset (default firstFrameOffset) in file order, with every
  *       container check of §9:
  *         {type: 'frame', offset, keyframe, pts, duration, mode, paletteIndex: Uint8Array,
@@ -300,9 +300,10 @@ export class VqFile {
 
   /**
    * Frame records and audio packets in file order, from startOffset; ends after the INDX
-   * record once the TAIL has been checked.
+   * record once the TAIL has been checked. With `midStream`, the first frame record need not
+   * be a KFRM (for a reader that only wants the audio packets from a record boundary on).
    */
-  *records(startOffset = undefined) {
+  *records(startOffset = undefined, { midStream = false } = {}) {
     const b = this.bytes;
     const k = this._k;
     const v4 = this.major >= 4;
@@ -313,7 +314,7 @@ export class VqFile {
       throw new VqFormatError('start offset outside the frame section', startOffset);
     }
     let off = startOffset;
-    let first = true;
+    let first = !midStream;
     let lastPts = null;
     for (;;) {
       const rec = this._readRecord(off, (t) => this._limitFor(t));
