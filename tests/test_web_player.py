@@ -345,3 +345,56 @@ def test_player_says_when_it_cannot_play_the_sound(browser, tmp_path: Path) -> N
         )
     assert state["error"] is None and state["frame"] == 35
     assert "cannot decode ac3 audio" in sound["problem"] and sound["problem"] in shown
+
+
+def test_player_follows_variable_frame_rate(browser, tmp_path: Path) -> None:
+    """Frames of uneven length (20 ms to 700 ms): the one on screen at a time is the one whose
+    timestamp says so, while paused (seeks) and while playing."""
+    from fractions import Fraction
+
+    from media import make_clip
+    from vidquant.encode import encode_file
+    from vidquant.settings import EncodeSettings
+
+    pts = [0, 2, 4, 74, 76, 100, 160, 162, 230, 240]  # in 1/100 s
+    clip = make_clip(
+        tmp_path / "vfr.mkv", width=96, height=64, frames=len(pts), codec="ffv1", pix_fmt="bgr0",
+        pts_list=pts, time_base=Fraction(1, 100),
+    )  # fmt: skip
+    vq = tmp_path / "clip.vq"
+    encode_file(clip, vq, EncodeSettings(k=8))
+    with open_vq(vq) as dec:
+        starts = [float(f.pts * dec.header.time_base) for f in dec.iter_frames()]
+    assert starts == pytest.approx([p / 100 for p in pts])
+    with serving(vq) as server:
+        browser.get(server.url)
+        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
+        _wait(browser, lambda s: s["frame"] is not None, "the first frame")
+        browser.execute_script("document.getElementById('test').pause()")
+        at = ((0.5, 2), (0.75, 3), (1.0, 5), (1.61, 6), (1.625, 7), (2.35, 8), (2.45, 9))
+        for t, index in at:
+            browser.execute_script("document.getElementById('test').currentTime = arguments[0]", t)
+            _wait(browser, lambda s, i=index: s["frame"] == i, f"frame {index} at {t} s")
+        browser.execute_script("const p = document.getElementById('test'); p.currentTime = 0;")
+        _wait(browser, lambda s: s["frame"] == 0, "frame 0")
+        # while playing, sample (frame, time) pairs: each frame is on screen inside its own span
+        samples = browser.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            const p = document.getElementById('test');
+            const seen = [];
+            p.play();
+            const look = () => {
+              seen.push([p.frameIndex, p.currentTime]);
+              if (p.ended) done(seen); else requestAnimationFrame(look);
+            };
+            requestAnimationFrame(look);
+            """
+        )
+    ends = [p / 100 for p in pts[1:]] + [starts[-1] + 0.1]
+    # a sample may be a frame callback late (the player draws in its own): 150 ms of slack
+    late = [(i, t) for i, t in samples if i is not None and t > ends[i] + 0.15]
+    early = [(i, t) for i, t in samples if i is not None and t < starts[i] - 0.001]
+    assert not early and not late, (early, late)
+    shown = {i for i, _ in samples}
+    assert {3, 5, 6, 8, 9} <= shown  # the long frames are all seen (short ones may be dropped)
