@@ -24,11 +24,10 @@
  * ignores Range sends the whole file: it is read as a stream, and frames play as soon as their
  * bytes are in; the index (and so fast seeking and the duration) comes with the end of the file.
  * Either way the decoder only ever reads bytes that have arrived: when it catches up with the
- * download it waits for RESUME_BYTES more and decodes again from the last keyframe, skipping the
- * frames it already sent. The whole file is kept in memory once loaded (its size in bytes).
+ * download, its FrameCursor keeps its place and state while it waits for RESUME_BYTES more. The whole file is kept in memory once loaded (its size in bytes).
  */
 
-import { FrameDecoder, VqFile, VqTruncatedError } from './vq.js';
+import { FrameCursor, VqFile, VqTruncatedError } from './vq.js';
 
 const FIRST_BYTES = 1 << 16; // the first request: the preamble, HEAD and ahdr, usually
 const HEAD_LIMIT = 65566; // FORMAT.md §9: the largest HEAD and ahdr payloads
@@ -283,41 +282,34 @@ function sendAudio(s, until) {
 async function step(s) {
   for (;;) {
     if (s !== session) return 'stale';
-    if (!s.frames) {
-      s.viewEnd = filledEnd(s.offset);
-      const view = buf.subarray(0, s.viewEnd);
-      const file = new VqFile(view, { onWarning: () => {} });
-      s.frames = new FrameDecoder(file).frames(s.offset, s.index);
-      s.skip = s.consumed;
+    const end = filledEnd(s.cursor.offset);
+    if (!s.file || end > s.viewEnd) { // a longer view of the file, once more has arrived
+      s.viewEnd = end;
+      s.file = new VqFile(buf.subarray(0, end), { onWarning: () => {} });
     }
-    let next;
+    let f;
     try {
-      next = s.frames.next();
+      f = s.cursor.next(s.file);
     } catch (err) {
-      s.frames = null;
       if (!(err instanceof VqTruncatedError)) throw err;
-      if (filledEnd(s.offset) > s.viewEnd) continue; // more arrived meanwhile: decode again
-      if (complete(s.offset)) throw err; // the file itself ends there
-      // caught up with the download: wait for more, then decode again from the keyframe
-      follow(s.offset);
-      const want = filledEnd(s.offset) + RESUME_BYTES;
-      while (s === session && !complete(s.offset) && filledEnd(s.offset) < want) {
-        if (ranged && !stream) follow(s.offset);
+      if (filledEnd(s.cursor.offset) > s.viewEnd) continue; // more arrived meanwhile
+      if (complete(s.cursor.offset)) throw err; // the file itself ends there
+      // caught up with the download: wait for more (the cursor keeps its place and state)
+      follow(s.cursor.offset);
+      const want = filledEnd(s.cursor.offset) + RESUME_BYTES;
+      while (s === session && !complete(s.cursor.offset) && filledEnd(s.cursor.offset) < want) {
+        if (ranged && !stream) follow(s.cursor.offset);
         await waitData();
       }
       continue;
     }
-    if (next.done) {
+    if (f === null) {
       sendAudio(s, Infinity);
       return 'end';
     }
-    const f = next.value;
-    if (s.skip > 0) { s.skip -= 1; continue; }
-    if (f.keyframe && f.offset !== s.offset) { s.offset = f.offset; s.index = f.index; s.consumed = 0; }
-    s.consumed += 1;
     if (f.pts + f.duration <= s.target) continue;
     const labels = f.labels.slice(); // a REPEAT frame shares its labels with the one before
-    const palette = f.palette.slice();
+    const palette = f.palette;
     postMessage({
       type: 'frame', gen: s.gen, index: f.index, pts: f.pts, duration: f.duration,
       keyframe: f.keyframe, labels, palette,
@@ -363,8 +355,8 @@ onmessage = async (event) => {
       const { offset, index } = keyframeFor(target);
       const [num, den] = head.header.timeBase;
       session = {
-        gen: message.gen, target, offset, index, consumed: 0, skip: 0, frames: null,
-        unit: num / den, audioAt: head.audio ? offset : null, audioDone: -1,
+        gen: message.gen, target, cursor: new FrameCursor(head, offset, index), file: null,
+        viewEnd: 0, unit: num / den, audioAt: head.audio ? offset : null, audioDone: -1,
       };
       requested = message.count;
       follow(offset);

@@ -331,6 +331,7 @@ export class VqFile {
         first = false;
         lastPts = fr.pts;
         if (frameNumber !== null) frameNumber++;
+        fr.end = rec.end;
         yield fr;
       } else if (tag === TAG_APKT && this.audio !== null) {
         if (rec.length < 16) throw new VqFormatError('apkt payload shorter than 16 bytes', rec.offset);
@@ -343,6 +344,7 @@ export class VqFile {
           pts,
           duration,
           data: b.subarray(rec.start + 16, rec.start + rec.length),
+          end: rec.end,
         };
       } else if (tag === TAG_INDX) {
         if (b.length < rec.end + TAIL_SIZE) {
@@ -1044,33 +1046,10 @@ export class FrameDecoder {
       startIndex !== undefined
         ? startIndex
         : this._startIndex(startOffset === undefined ? f.firstFrameOffset : startOffset);
-    let prev = null;
+    const state = { dec, palette, prev: null, W, H };
     for (const r of f.records(startOffset)) {
       if (r.type !== 'frame') continue;
-      if (r.keyframe) {
-        palette.set(r.paletteRgb);
-      } else {
-        const idx = r.paletteIndex;
-        const rgb = r.paletteRgb;
-        for (let i = 0; i < idx.length; i++) {
-          const e = 3 * idx[i];
-          palette[e] = rgb[3 * i];
-          palette[e + 1] = rgb[3 * i + 1];
-          palette[e + 2] = rgb[3 * i + 2];
-        }
-      }
-      let labels;
-      if (r.mode === MODE_REPEAT) {
-        if (prev === null) throw new VqFormatError('REPEAT without a previous frame', r.offset);
-        labels = prev;
-      } else {
-        if (r.mode === MODE_BLOCKS && prev === null) {
-          throw new VqFormatError('BLOCKS without a previous frame', r.offset);
-        }
-        labels = new Uint8Array(W * H);
-        dec.decode(r.labelBytes, r.mode === MODE_BLOCKS ? prev : null, labels, r.offset);
-      }
-      prev = labels;
+      const labels = decodeFrame(state, r);
       yield {
         index,
         offset: r.offset,
@@ -1111,6 +1090,92 @@ export class FrameDecoder {
       if (fr.pts + fr.duration <= targetPts) continue;
       yield fr;
     }
+  }
+}
+
+/** Apply frame record `r` to a decoding state {dec, palette, prev, W, H}: its palette entries,
+ * then its label map; returns the labels (the previous frame's own array for REPEAT). */
+function decodeFrame(state, r) {
+  const palette = state.palette;
+  if (r.keyframe) {
+    palette.set(r.paletteRgb);
+  } else {
+    const idx = r.paletteIndex;
+    const rgb = r.paletteRgb;
+    for (let i = 0; i < idx.length; i++) {
+      const e = 3 * idx[i];
+      palette[e] = rgb[3 * i];
+      palette[e + 1] = rgb[3 * i + 1];
+      palette[e + 2] = rgb[3 * i + 2];
+    }
+  }
+  let labels;
+  if (r.mode === MODE_REPEAT) {
+    if (state.prev === null) throw new VqFormatError('REPEAT without a previous frame', r.offset);
+    labels = state.prev;
+  } else {
+    if (r.mode === MODE_BLOCKS && state.prev === null) {
+      throw new VqFormatError('BLOCKS without a previous frame', r.offset);
+    }
+    labels = new Uint8Array(state.W * state.H);
+    state.dec.decode(r.labelBytes, r.mode === MODE_BLOCKS ? state.prev : null, labels, r.offset);
+  }
+  state.prev = labels;
+  return labels;
+}
+
+/**
+ * Frames one at a time from a keyframe on, over a file that may still be arriving: next(file)
+ * reads the record after the last one it decoded from `file` (the same file, or a longer view
+ * of it) and keeps the decoding state between calls, so a reader that catches up with a
+ * download waits and calls next() again without decoding anything twice. When the next record
+ * is not all there it throws VqTruncatedError and stays where it was.
+ */
+export class FrameCursor {
+  /** @param {VqFile} vqFile @param {number} startOffset a KFRM's (or records before one)
+   * @param {number|null} startIndex the frame number there */
+  constructor(vqFile, startOffset, startIndex = null) {
+    const { width: W, height: H, k, labelCoder } = vqFile.header;
+    this.file = vqFile;
+    this.offset = startOffset;
+    this.index = startIndex;
+    this.state = { dec: new LabelMapDecoder(W, H, k, labelCoder), palette: new Uint8Array(3 * k),
+      prev: null, W, H };
+    this.lastPts = null;
+    this.ended = false;
+  }
+
+  /** The next frame (as FrameDecoder.frames yields them), or null after the last. */
+  next(file = this.file) {
+    this.file = file;
+    while (!this.ended) {
+      const step = file.records(this.offset, { midStream: true }).next();
+      if (step.done) {
+        this.ended = true;
+        break;
+      }
+      const r = step.value;
+      if (r.type !== 'frame') {
+        this.offset = r.end;
+        continue;
+      }
+      if (this.lastPts === null && !r.keyframe) {
+        throw new VqFormatError('the first frame record is not a KFRM', r.offset);
+      }
+      if (this.lastPts !== null && r.pts <= this.lastPts) {
+        throw new VqFormatError(`pts ${r.pts} not after the previous ${this.lastPts}`, r.offset);
+      }
+      const labels = decodeFrame(this.state, r);
+      this.offset = r.end;
+      this.lastPts = r.pts;
+      const index = this.index;
+      if (this.index !== null) this.index++;
+      return {
+        index, offset: r.offset, pts: r.pts, duration: r.duration, keyframe: r.keyframe, labels,
+        palette: this.state.palette.slice(),
+      };
+    }
+    return null;
   }
 }
 
