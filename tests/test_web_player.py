@@ -398,3 +398,40 @@ def test_player_follows_variable_frame_rate(browser, tmp_path: Path) -> None:
     assert not early and not late, (early, late)
     shown = {i for i, _ in samples}
     assert {3, 5, 6, 8, 9} <= shown  # the long frames are all seen (short ones may be dropped)
+
+
+def test_play_browser_serves_the_page_until_stopped(vq_clip, tmp_path: Path) -> None:
+    """``vidquant play SRC.vq --browser --no-open`` in a real process: it prints the address,
+    serves the page, the player and the file, and Ctrl-C stops it (exit 0, "stopped")."""
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    _, vq = vq_clip
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidquant", "play", str(vq), "--browser", "--no-open"],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline() if ready else ""
+        assert line.startswith("serving http://127.0.0.1:"), (line, proc.poll())
+        url = line.split()[1]
+        status, _, page = fetch(url)
+        assert status == 200 and b"<vq-player" in page
+        status, _, body = fetch(url + "clip.vq")
+        assert (status, body) == (200, vq.read_bytes())
+        assert fetch(url, {"Host": "evil.example"})[0] == 403
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert out.strip().endswith("stopped")
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -77,6 +77,7 @@ def play(
 
 
 def _play_in_browser(src: Path, port: int, *, open_page: bool, extra: bool) -> None:
+    import contextlib
     import threading
     import webbrowser
 
@@ -85,8 +86,14 @@ def _play_in_browser(src: Path, port: int, *, open_page: bool, extra: bool) -> N
 
     if extra:
         raise SettingsError("--browser plays a .vq file as it is: no --side-by-side, no -k")
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"--port must be 0..65535 (0: any free port), got {port}")
     with serving(src, port=port) as server:
-        out_console.print(f"serving {src.name} at {server.url} (Ctrl-C stops)", markup=False)
+        out_console.print(f"serving {server.url} (Ctrl-C to stop)", markup=False)
+        out_console.file.flush()  # a script reading the address waits for this line
         if open_page:
             webbrowser.open(server.url)
-        threading.Event().wait()
+        # Ctrl-C, or a kill (cli.run turns it into one): the way to stop, not a failure
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    out_console.print("stopped")
