@@ -3,7 +3,7 @@
 :func:`export_html` writes ``index.html``, the player's three ES modules (package data of
 :mod:`vidquant.web`) and the ``.vq`` into one folder that any static web server serves
 (``python -m http.server`` included: the player then downloads the whole file). :class:`WebServer`
-serves such a folder on 127.0.0.1 only, with the explorer's Host and Origin checks, and answers
+serves such a folder on 127.0.0.1 only, with the explorer's checks (:mod:`.loopback`), and answers
 HTTP Range requests.
 """
 
@@ -21,12 +21,12 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote
 
+from vidquant.apps.loopback import HOST, refusal
 from vidquant.errors import OutputError
 
 log = logging.getLogger(__name__)
 
 PLAYER_FILES = ("vq.js", "vq-worker.js", "vq-player.js")
-HOST = "127.0.0.1"
 _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -34,8 +34,6 @@ _TYPES = {
     ".vq": "application/octet-stream",
     ".css": "text/css; charset=utf-8",
 }
-# What Sec-Fetch-Site may say of a request the page itself makes (none: typed into the bar).
-_OWN_FETCH_SITES = ("same-origin", "none")
 
 
 def player_source(name: str) -> bytes:
@@ -117,25 +115,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _allowed(self) -> str | None:
-        """Why the request is refused (None: it is not). Against DNS rebinding and other sites:
-        the Host must be this server's, and a browser's request must come from its own page."""
-        port = self.server.server_address[1]
-        own = (f"{HOST}:{port}", f"localhost:{port}")
-        host = self.headers.get("Host")
-        if host is not None and host not in own:
-            return f"unexpected Host header {host!r}"
-        site = self.headers.get("Sec-Fetch-Site")
-        if site is not None and site not in _OWN_FETCH_SITES:
-            return f"refused a request from another site ({site})"
-        origin = self.headers.get("Origin")
-        if origin is not None and origin not in tuple(f"http://{o}" for o in own):
-            return f"refused a request from origin {origin!r}"
-        return None
-
     def _serve(self, *, body: bool) -> None:
         try:
-            reason = self._allowed()
+            reason = refusal(self.headers, self.server.server_address[1])
             if reason is not None:
                 self._refuse(HTTPStatus.FORBIDDEN, reason)
                 return

@@ -29,17 +29,14 @@ from vidquant.apps.explore.api import (
     sources_json,
 )
 from vidquant.apps.explore.types import Busy
+from vidquant.apps.loopback import HOST, refusal
 from vidquant.errors import InputError, OutputError, SettingsError
 
 __all__ = ["HOST", "Handler", "LocalService", "load_assets"]
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"  # loopback only: the page shows the user's pictures to whoever connects
 RETRY_AFTER_S = 1  # what a busy explorer asks a client to wait before asking again
-# Sec-Fetch-Site values of requests that a page of this server, or no page at all (an address
-# typed or a bookmark; curl sends no header), made.
-_OWN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
 def load_assets() -> dict[str, tuple[bytes, str]]:
@@ -161,8 +158,7 @@ class Handler(BaseHTTPRequestHandler):
         backend = self.server.backend
         url = urlsplit(self.path)
         try:
-            self._check_host()
-            self._check_site()
+            self._check_request()
             if url.path in backend.assets:
                 parse_query(url.query, ())
                 body, content_type = backend.assets[url.path]
@@ -202,28 +198,10 @@ class Handler(BaseHTTPRequestHandler):
             log.exception("internal error on %s", self.path)
             self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "internal error"})
 
-    def _check_host(self) -> None:
-        # Against DNS rebinding: a web page whose name resolves to 127.0.0.1 reaches this
-        # server from the user's browser, but its requests carry its own name as the Host.
-        host = self.headers.get("Host")
-        port = self.server.server_address[1]
-        if host is not None and host not in (f"{HOST}:{port}", f"localhost:{port}"):
-            raise Refused(HTTPStatus.FORBIDDEN, f"unexpected Host header {host!r}")
-
-    def _check_site(self) -> None:
-        # Any web page the user visits can make the browser ask this server for pictures (the
-        # Host is then right): it cannot read the answers, but it can burn the CPU. Browsers
-        # say where a request comes from; clients that are no browser say nothing.
-        site = self.headers.get("Sec-Fetch-Site")
-        if site is not None and site not in _OWN_FETCH_SITES:
-            raise Refused(HTTPStatus.FORBIDDEN, f"refused a request from another site ({site})")
-        origin = self.headers.get("Origin")
-        port = self.server.server_address[1]
-        if origin is not None and origin not in (
-            f"http://{HOST}:{port}",
-            f"http://localhost:{port}",
-        ):
-            raise Refused(HTTPStatus.FORBIDDEN, f"refused a request from origin {origin!r}")
+    def _check_request(self) -> None:
+        reason = refusal(self.headers, self.server.server_address[1])
+        if reason is not None:
+            raise Refused(HTTPStatus.FORBIDDEN, reason)
 
     def _not_modified(self) -> bool:
         """Answer 304 when the browser holds this URL from this server (no work needed)."""
