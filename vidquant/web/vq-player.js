@@ -15,12 +15,14 @@
  * timestamps, so variable frame rate plays right, and a frame that is late is dropped, never
  * shown slowly. Pixels are exact: WebGL2 draws the labels as an R8UI texture looked up in a
  * 256x1 palette texture with texelFetch (no filtering, no colour management on the lookup);
- * the canvas-2D fallback writes the same RGBA through a Uint32Array lookup. The canvas has the
- * video's own size and CSS scales it (image-rendering: pixelated).
+ * the canvas-2D fallback writes the same RGBA with vq.js's toRGBA (a Uint32Array lookup). The
+ * canvas has the video's own size and CSS scales it (image-rendering: pixelated).
  *
  * For tests and tools: `renderer` (the one in use), `frameIndex` (the frame on screen) and
  * readPixels() (its RGBA, top row first, as the canvas holds it).
  */
+
+import { toRGBA } from './vq.js';
 
 const WORKER_URL = new URL('./vq-worker.js', import.meta.url);
 const AHEAD = 6; // frames decoded ahead of the one on screen
@@ -62,18 +64,7 @@ void main() {
   colour = texelFetch(palette, ivec2(int(label), 0), 0);
 }`;
 
-/** RGBA of palette entries as 32-bit words in the machine's byte order, alpha 0 at `alpha`. */
-function paletteWords(palette, alphaIndex, out) {
-  const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-  const k = palette.length / 3;
-  for (let i = 0; i < k; i++) {
-    const r = palette[3 * i], g = palette[3 * i + 1], b = palette[3 * i + 2];
-    const a = i === alphaIndex ? 0 : 255;
-    out[i] = little ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0
-      : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
-  }
-  return out;
-}
+const ENTRIES = Uint8Array.from({ length: 256 }, (_, i) => i); // label i for palette entry i
 
 class GLRenderer {
   constructor(canvas, width, height) {
@@ -117,7 +108,8 @@ class GLRenderer {
     gl.uniform1i(gl.getUniformLocation(program, 'palette'), 1);
     gl.uniform1i(gl.getUniformLocation(program, 'rows'), height);
     gl.viewport(0, 0, width, height);
-    this.words = new Uint32Array(256);
+    this.entries = new Uint8ClampedArray(256 * 4);
+    this.texels = new Uint8Array(this.entries.buffer);
   }
 
   _texture(unit) {
@@ -135,16 +127,10 @@ class GLRenderer {
 
   draw(labels, palette, alphaIndex) {
     const gl = this.gl;
-    const bytes = new Uint8Array(256 * 4);
-    const k = palette.length / 3;
-    for (let i = 0; i < k; i++) {
-      bytes[4 * i] = palette[3 * i];
-      bytes[4 * i + 1] = palette[3 * i + 1];
-      bytes[4 * i + 2] = palette[3 * i + 2];
-      bytes[4 * i + 3] = i === alphaIndex ? 0 : 255;
-    }
+    // the palette's RGBA, one texel per entry: toRGBA of the labels 0..k-1
+    toRGBA(ENTRIES.subarray(0, palette.length / 3), palette, alphaIndex, this.entries);
     gl.activeTexture(gl.TEXTURE1);
-    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, 256, 1, gl.RGBA, gl.UNSIGNED_BYTE, bytes);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, 256, 1, gl.RGBA, gl.UNSIGNED_BYTE, this.texels);
     gl.activeTexture(gl.TEXTURE0);
     gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, this.width, this.height, gl.RED_INTEGER,
       gl.UNSIGNED_BYTE, labels);
@@ -170,14 +156,10 @@ class CanvasRenderer {
     this.context = canvas.getContext('2d', { willReadFrequently: true });
     if (!this.context) throw new Error('no canvas 2D context');
     this.image = this.context.createImageData(width, height);
-    this.out = new Uint32Array(this.image.data.buffer);
-    this.words = new Uint32Array(256);
   }
 
   draw(labels, palette, alphaIndex) {
-    const words = paletteWords(palette, alphaIndex, this.words);
-    const out = this.out;
-    for (let i = 0; i < labels.length; i++) out[i] = words[labels[i]];
+    toRGBA(labels, palette, alphaIndex, this.image.data);
     this.context.putImageData(this.image, 0, 0);
   }
 
