@@ -254,23 +254,24 @@ function sendAudio(s, until) {
   const a = head.audio;
   if (!a || s.audioAt === null) return;
   const unit = a.timeBase[0] / a.timeBase[1];
-  const file = new VqFile(buf.subarray(0, filledEnd(s.audioAt)), { onWarning: () => {} });
+  const end = filledEnd(s.audioAt);
+  if (!s.audioFile || end > s.audioViewEnd) { // a longer view, once more has arrived
+    s.audioViewEnd = end;
+    s.audioFile = new VqFile(buf.subarray(0, end), { onWarning: () => {} });
+  }
   try {
-    for (const r of file.records(s.audioAt, { midStream: true })) {
-      if (r.offset <= s.audioDone) continue;
+    for (const r of s.audioFile.records(s.audioAt, { midStream: true })) {
       if (r.type === 'audio') {
         const start = r.pts * unit;
-        if (start > until) { s.audioAt = r.offset; return; }
-        const end = start + r.duration * unit;
-        if (end > s.target * s.unit) {
+        if (start > until) return; // the next call starts at this packet
+        if (start + r.duration * unit > s.target * s.unit) {
           const data = r.data.slice();
           postMessage({
             type: 'audio', gen: s.gen, start, duration: r.duration * unit, data,
           }, [data.buffer]);
         }
       }
-      s.audioDone = r.offset;
-      s.audioAt = r.offset;
+      s.audioAt = r.end;
     }
     s.audioAt = null; // the index: no audio follows
   } catch (err) {
@@ -356,7 +357,8 @@ onmessage = async (event) => {
       const [num, den] = head.header.timeBase;
       session = {
         gen: message.gen, target, cursor: new FrameCursor(head, offset, index), file: null,
-        viewEnd: 0, unit: num / den, audioAt: head.audio ? offset : null, audioDone: -1,
+        viewEnd: 0, unit: num / den, audioAt: head.audio ? offset : null, audioFile: null,
+        audioViewEnd: 0,
       };
       requested = message.count;
       follow(offset);
