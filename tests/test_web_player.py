@@ -119,6 +119,22 @@ def _wait(driver, condition, what: str, timeout: float = 20.0):
         time.sleep(0.05)
 
 
+def _open_player(driver, url: str, renderer: str | None = None, *, first: int | None = None):
+    """The page at ``url`` with a fresh test player on its clip.vq (``renderer``: "2d" or the
+    default), once it shows a frame (``first``: that frame); returns the state then."""
+    driver.get(url)
+    driver.execute_script(ADD_PLAYER_JS, "clip.vq", renderer)
+    if first is None:
+        return _wait(driver, lambda s: s["frame"] is not None, "the first frame")
+    return _wait(driver, lambda s: s["frame"] == first, f"frame {first} first")
+
+
+def _play_to_end(driver) -> dict:
+    """Play the test player and return its state once it has ended."""
+    driver.execute_script("document.getElementById('test').play()")
+    return _wait(driver, lambda s: s["ended"], "the ended event", timeout=30)
+
+
 @pytest.fixture(scope="module")
 def decoded(vq_clip) -> list:
     _, vq = vq_clip
@@ -132,9 +148,7 @@ def test_player_pixels_equal_the_python_decoder(browser, vq_clip, decoded, rende
     _, vq = vq_clip
     browser.get_log("browser")  # start with an empty console
     with serving(vq) as server:
-        browser.get(server.url)
-        browser.execute_script(ADD_PLAYER_JS, "clip.vq", "2d" if renderer == "2d" else None)
-        state = _wait(browser, lambda s: s["frame"] is not None, "the first frame")
+        state = _open_player(browser, server.url, "2d" if renderer == "2d" else None)
         assert state["renderer"] == renderer
         assert state["duration"] == pytest.approx(2.0)
         assert "loadedmetadata" in state["events"]
@@ -156,11 +170,8 @@ def test_player_pixels_equal_the_python_decoder(browser, vq_clip, decoded, rende
 def test_player_plays_to_the_end(browser, vq_clip) -> None:
     _, vq = vq_clip
     with serving(vq) as server:
-        browser.get(server.url)
-        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
-        _wait(browser, lambda s: s["frame"] is not None, "the first frame")
-        browser.execute_script("document.getElementById('test').play()")
-        state = _wait(browser, lambda s: s["ended"], "the ended event", timeout=30)
+        _open_player(browser, server.url)
+        state = _play_to_end(browser)
         assert state["paused"] and state["frame"] == 23 and "ended" in state["events"]
         assert state["time"] == pytest.approx(2.0)
 
@@ -173,9 +184,7 @@ def test_player_reports_a_damaged_file(browser, vq_clip, tmp_path: Path) -> None
     (folder / "clip.vq").write_bytes(bytes(data))
     server = WebServer(folder).start()
     try:
-        browser.get(server.url)
-        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
-        _wait(browser, lambda s: s["frame"] is not None, "the first frame")
+        _open_player(browser, server.url)
         browser.execute_script("document.getElementById('test').play()")
         state = _wait(browser, lambda s: s["error"] is not None, "the error event")
         assert "CRC" in state["error"]["message"] and state["error"]["offset"] > 0
@@ -227,9 +236,7 @@ def test_player_seeks_with_range_requests(browser, long_vq, tmp_path: Path) -> N
     folder = export_html(long_vq, tmp_path / "page")
     server = WebServer(folder).start()
     try:
-        browser.get(server.url)
-        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
-        state = _wait(browser, lambda s: s["frame"] == 0, "the first frame")
+        state = _open_player(browser, server.url, first=0)
         assert state["duration"] == pytest.approx(8.0)  # known from the trailer at once
         browser.execute_script("document.getElementById('test').pause()")
         _seek_and_check(browser, _frame_checksums(long_vq, (90, 7)))
@@ -255,9 +262,7 @@ def test_player_plays_from_a_server_without_ranges(browser, long_vq, tmp_path: P
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        browser.get(f"http://127.0.0.1:{server.server_address[1]}/")
-        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
-        _wait(browser, lambda s: s["frame"] == 0, "the first frame")
+        _open_player(browser, f"http://127.0.0.1:{server.server_address[1]}/", first=0)
         state = _wait(browser, lambda s: s["duration"] == pytest.approx(8.0), "the duration")
         browser.execute_script("document.getElementById('test').pause()")
         _seek_and_check(browser, _frame_checksums(long_vq, (50, 3, 95)))
@@ -311,11 +316,8 @@ def test_player_plays_the_sound_in_sync(browser, tmp_path: Path, codec, mode) ->
     vq = tmp_path / "clip.vq"
     encode_file(_clip_with_sound(tmp_path, codec), vq, EncodeSettings(k=8, audio=mode))
     with serving(vq) as server:
-        browser.get(server.url)
-        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
-        _wait(browser, lambda s: s["frame"] is not None, "the first frame")
-        browser.execute_script("document.getElementById('test').play()")
-        state = _wait(browser, lambda s: s["ended"], "the ended event", timeout=30)
+        _open_player(browser, server.url)
+        state = _play_to_end(browser)
         sound = browser.execute_script(AUDIO_JS)
     assert state["error"] is None and sound["problem"] is None, sound
     assert sound["decoded"] == pytest.approx(3.0, abs=0.2)
@@ -333,11 +335,8 @@ def test_player_says_when_it_cannot_play_the_sound(browser, tmp_path: Path) -> N
     with open_vq(vq) as dec:
         assert dec.audio is not None and dec.audio.codec == "ac3"
     with serving(vq) as server:
-        browser.get(server.url)
-        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
-        _wait(browser, lambda s: s["frame"] is not None, "the first frame")
-        browser.execute_script("document.getElementById('test').play()")
-        state = _wait(browser, lambda s: s["ended"], "the ended event", timeout=30)
+        _open_player(browser, server.url)
+        state = _play_to_end(browser)
         sound = browser.execute_script(AUDIO_JS)
         shown = browser.execute_script(
             "return document.getElementById('test').shadowRoot"
@@ -367,9 +366,7 @@ def test_player_follows_variable_frame_rate(browser, tmp_path: Path) -> None:
         starts = [float(f.pts * dec.header.time_base) for f in dec.iter_frames()]
     assert starts == pytest.approx([p / 100 for p in pts])
     with serving(vq) as server:
-        browser.get(server.url)
-        browser.execute_script(ADD_PLAYER_JS, "clip.vq", None)
-        _wait(browser, lambda s: s["frame"] is not None, "the first frame")
+        _open_player(browser, server.url)
         browser.execute_script("document.getElementById('test').pause()")
         at = ((0.5, 2), (0.75, 3), (1.0, 5), (1.61, 6), (1.625, 7), (2.35, 8), (2.45, 9))
         for t, index in at:
