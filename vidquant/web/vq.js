@@ -964,26 +964,10 @@ class LabelMapDecoder {
               if (hasN && prev[rrUp + clamp(x + dx, Wm)] === nv) q |= 256;
               cand[nc++] = pv;
             }
-            if (wv >= 0) {
-              let dup = false;
-              for (let i = 0; i < nc; i++) if (cand[i] === wv) dup = true;
-              if (!dup) cand[nc++] = wv;
-            }
-            if (nv >= 0) {
-              let dup = false;
-              for (let i = 0; i < nc; i++) if (cand[i] === nv) dup = true;
-              if (!dup) cand[nc++] = nv;
-            }
-            if (nev >= 0) {
-              let dup = false;
-              for (let i = 0; i < nc; i++) if (cand[i] === nev) dup = true;
-              if (!dup) cand[nc++] = nev;
-            }
-            if (nwv >= 0) {
-              let dup = false;
-              for (let i = 0; i < nc; i++) if (cand[i] === nwv) dup = true;
-              if (!dup) cand[nc++] = nwv;
-            }
+            nc = addCandidate(cand, nc, wv);
+            nc = addCandidate(cand, nc, nv);
+            nc = addCandidate(cand, nc, nev);
+            nc = addCandidate(cand, nc, nwv);
             let label = -1;
             for (let i = 0; i < nc; i++) {
               if (rc.bit(CTX_PIXEL + 512 * i + q)) {
@@ -1091,6 +1075,15 @@ export class FrameDecoder {
       yield fr;
     }
   }
+}
+
+/** Append label `v` (-1: no such neighbour) to the first `nc` candidates unless it is among
+ * them already (FORMAT.md §7.5: repeats dropped); returns the new count. */
+function addCandidate(cand, nc, v) {
+  if (v < 0) return nc;
+  for (let i = 0; i < nc; i++) if (cand[i] === v) return nc;
+  cand[nc] = v;
+  return nc + 1;
 }
 
 /** Apply frame record `r` to a decoding state {dec, palette, prev, W, H}: its palette entries,
