@@ -393,7 +393,6 @@ export class VqPlayer extends HTMLElement {
     this._time0 = 0; // performance.now() at which the media clock read this._base
     this._base = 0;
     this._lastUpdate = 0;
-    this._frame = null;
     this.error = null;
     this.dropped = 0;
     if (this._raf) cancelAnimationFrame(this._raf);

@@ -27,11 +27,11 @@
  * download, its FrameCursor keeps its place and state while it waits for RESUME_BYTES more. The whole file is kept in memory once loaded (its size in bytes).
  */
 
-import { FrameCursor, VqFile, VqTruncatedError } from './vq.js';
+import {
+  FrameCursor, LIMIT_AHDR, LIMIT_HEAD, VqFile, VqTruncatedError, keyframeEntry,
+} from './vq.js';
 
 const FIRST_BYTES = 1 << 16; // the first request: the preamble, HEAD and ahdr, usually
-const HEAD_LIMIT = 65566; // FORMAT.md §9: the largest HEAD and ahdr payloads
-const AHDR_LIMIT = 18 + 96 + 65536;
 const TAIL_BYTES = 36;
 const RESUME_BYTES = 1 << 18;
 const AUDIO_AHEAD_S = 2;
@@ -132,11 +132,11 @@ function u32(o) {
 function prefixNeed() {
   const have = filledEnd(0);
   if (have < 20) return 20;
-  const headEnd = 24 + Math.min(u32(16), HEAD_LIMIT);
+  const headEnd = 24 + Math.min(u32(16), LIMIT_HEAD);
   if (have < headEnd + 8) return headEnd + 8;
   const tag = String.fromCharCode(buf[headEnd], buf[headEnd + 1], buf[headEnd + 2], buf[headEnd + 3]);
   if (tag !== 'ahdr') return headEnd + 8;
-  return headEnd + 12 + Math.min(u32(headEnd + 4), AHDR_LIMIT);
+  return headEnd + 12 + Math.min(u32(headEnd + 4), LIMIT_AHDR);
 }
 
 function readIndex(file) {
@@ -211,15 +211,8 @@ async function open(message) {
 
 /** The keyframe to decode from to show `pts`, and its frame number (§8). */
 function keyframeFor(pts) {
-  if (!entries || !entries.length) return { offset: head.firstFrameOffset, index: 0 };
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (entries[mid].pts <= pts) lo = mid + 1;
-    else hi = mid;
-  }
-  const e = entries[lo > 0 ? lo - 1 : 0];
+  const e = entries ? keyframeEntry(entries, pts) : null;
+  if (e === null) return { offset: head.firstFrameOffset, index: 0 };
   return { offset: e.offset, index: e.frame };
 }
 

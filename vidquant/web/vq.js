@@ -61,8 +61,18 @@
  *     *framesAt(targetPts)
  *       seek() then frames(), dropping frames with pts + duration ≤ targetPts (§8 step 5).
  *
+ *   new FrameCursor(vqFile, startOffset, startIndex?)
+ *     next(file?) -> the next frame (as frames() yields them) or null after the last, read
+ *       from `file` (a longer view of the same file, while it downloads); a VqTruncatedError
+ *       leaves the cursor where it was, so it can be called again once more bytes are in.
+ *
+ *   keyframeEntry(entries, targetPts) -> the index entry to decode from (§8 step 3), or null.
+ *
  *   toRGBA(labels, palette, alphaIndex = null, out?) -> Uint8ClampedArray (labels.length·4)
  *       RGBA pixels: palette[label], alpha 0 where label === alphaIndex, else 255.
+ *
+ *   LIMIT_HEAD, LIMIT_AHDR: the largest HEAD and ahdr payloads (§9), for a reader that
+ *       fetches a file's head by itself.
  *
  *   Errors: VqError (base, `.offset`), VqFormatError, VqTruncatedError, VqVersionError.
  *   A truncated file yields every whole frame before the cut, then throws VqTruncatedError.
@@ -112,9 +122,9 @@ const MAX_W = 7680;
 const MAX_H = 4320;
 const MAX_META = 65536;
 const HEAD_FIXED = 30;
-const LIMIT_HEAD = HEAD_FIXED + MAX_META;
+export const LIMIT_HEAD = HEAD_FIXED + MAX_META;
 const LIMIT_INDX = 4 + 20 * 10000000;
-const LIMIT_AHDR = 18 + 96 + 65536;
+export const LIMIT_AHDR = 18 + 96 + 65536;
 const MAX_AUDIO_PACKET = 1 << 20;
 const LIMIT_APKT = 16 + MAX_AUDIO_PACKET;
 const TAIL_PAYLOAD = 24;
@@ -1056,16 +1066,8 @@ export class FrameDecoder {
       if (err instanceof VqError) return this.file.firstFrameOffset;
       throw err;
     }
-    const e = idx.entries;
-    if (e.length === 0) return this.file.firstFrameOffset;
-    let lo = 0;
-    let hi = e.length; // first entry with pts > target
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (e[mid].pts <= targetPts) lo = mid + 1;
-      else hi = mid;
-    }
-    return e[lo > 0 ? lo - 1 : 0].offset;
+    const e = keyframeEntry(idx.entries, targetPts);
+    return e === null ? this.file.firstFrameOffset : e.offset;
   }
 
   /** The frames from the one on screen at targetPts on (§8 steps 3-5). */
@@ -1075,6 +1077,22 @@ export class FrameDecoder {
       yield fr;
     }
   }
+}
+
+/**
+ * The index entry to decode from to present targetPts (§8 step 3): the last one with
+ * pts ≤ targetPts, else the first; null for an empty index. `entries` as readIndex gives them.
+ */
+export function keyframeEntry(entries, targetPts) {
+  if (entries.length === 0) return null;
+  let lo = 0;
+  let hi = entries.length; // first entry with pts > target
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid].pts <= targetPts) lo = mid + 1;
+    else hi = mid;
+  }
+  return entries[lo > 0 ? lo - 1 : 0];
 }
 
 /** Append label `v` (-1: no such neighbour) to the first `nc` candidates unless it is among
