@@ -129,7 +129,8 @@ def _big_file(mode: int) -> bytes:
 
 
 def _big_file_v2() -> bytes:
-    """A 7680x4320 2.0 stream of two frames, a flat map (287 bytes) and a moved patch (212)."""
+    """A 7680x4320 stream in the current format (label coder 3) of two frames, a flat map
+    (287 bytes) and a moved patch (212)."""
     w, h, k = fmt.MAX_WIDTH, fmt.MAX_HEIGHT, 4
     out = fmt.PREAMBLE.pack(fmt.MAGIC, fmt.VERSION_MAJOR, fmt.VERSION_MINOR)
     out += pack_record(fmt.TAG_HEADER, pack_header(Header(w, h, Fraction(1), Fraction(1), k)))
