@@ -1,7 +1,9 @@
 """Ctrl-C, kill and concurrency, with real processes and real signals.
 
 The encoder is slowed down (each frame sleeps in the palette stage, through a wrapper script)
-so that a signal reliably lands in the middle of a job, without a long clip.
+so that a signal reliably lands in the middle of a job, without a long clip. The palette stage
+runs in the main process with any ``--jobs`` (the clip here is long enough for two segments,
+so the default of one job per core takes the parallel route where there are two cores).
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ SLOW_CLI = textwrap.dedent(
     from vidquant import encoder
     from vidquant.io import writer
     delay = float(sys.argv.pop(1))
-    model = encoder.FrameModeller.model
-    def slow_model(self, frame):
+    step = encoder.PaletteStage.step
+    def slow_step(self, frame):
         time.sleep(delay)
-        return model(self, frame)
-    encoder.FrameModeller.model = slow_model
+        return step(self, frame)
+    encoder.PaletteStage.step = slow_step
     for cls in (writer.VideoFileWriter, writer.PngSequenceWriter):
         write = cls.write
         def slow_write(self, frame, _write=write):
@@ -135,11 +137,12 @@ def test_partial_keeps_a_valid_shorter_file(long_clip, tmp_path, signum, code, w
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.vq", "slow_cli.py"]
 
 
-def test_second_ctrl_c_gives_up_the_partial_file(long_clip, tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_second_ctrl_c_gives_up_the_partial_file(long_clip, tmp_path, jobs):
     out = tmp_path / "out.vq"
     # a stall inside one frame: the first Ctrl-C waits for it to keep a partial file; the
     # second stops without finishing the file (the worker threads still end first)
-    proc = start(tmp_path, 3, "encode", long_clip, "-o", out, "-q", "--partial")
+    proc = start(tmp_path, 3, "encode", long_clip, "-o", out, "-q", "--partial", "-j", jobs)
     deadline = time.monotonic() + 30
     while not list(tmp_path.glob(".out.vq.*")) and time.monotonic() < deadline:
         time.sleep(0.05)

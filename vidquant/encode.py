@@ -16,7 +16,7 @@ from pathlib import Path
 from vidquant.codec.blocklabels import compile_kernels
 from vidquant.codec.container import ContainerWriter
 from vidquant.codec.records import AudioPacket, RecordSizes
-from vidquant.encoder import Encoder, make_header
+from vidquant.encoder import Encoder, PaletteStage, make_header
 from vidquant.errors import InputError
 from vidquant.fileutil import atomic_path, check_output
 from vidquant.frames import VideoInfo
@@ -24,8 +24,10 @@ from vidquant.interrupts import DeferredSignals, Interrupted, Terminated, signal
 from vidquant.io.audio import AudioSource
 from vidquant.io.reader import VideoReader
 from vidquant.metrics import bitrate_kbps
+from vidquant.parallel import SegmentPool, Stitched, segment_folder, stitch, usable_cores
 from vidquant.progress import NullProgress, Progress
 from vidquant.ratecontrol import RatePlan, plan_rate
+from vidquant.segments import Segment, SegmentTask, StepWriter, end_steps, plan_segments
 from vidquant.settings import EncodeSettings
 
 
@@ -87,6 +89,7 @@ def encode_file(
     force: bool = False,
     partial: bool = False,
     progress: Progress | None = None,
+    jobs: int | None = 1,
 ) -> EncodeReport:
     """Encode a video file into a ``.vq`` file.
 
@@ -107,6 +110,10 @@ def encode_file(
         being written is complete.
     progress
         Receives per-frame progress.
+    jobs
+        Worker processes that encode segments of the clip at once (None: one per usable
+        core; see :mod:`vidquant.parallel`). 1, or a clip too short for two segments, encodes
+        in this process.
 
     Returns
     -------
@@ -133,6 +140,12 @@ def encode_file(
     if settings.target_kbps is not None or settings.max_size is not None:
         rate = plan_rate(src, settings, progress=progress)
         settings = rate.settings
+    jobs = usable_cores() if jobs is None else max(1, jobs)
+    segments = _segment_plan(src, settings, jobs) if jobs > 1 else None
+    if segments is not None:
+        return _encode_segments(
+            src, dst, settings, segments, jobs=jobs, partial=partial, progress=progress, rate=rate
+        )
     with (
         _open_audio(src, settings) as audio,
         VideoReader(
@@ -205,13 +218,173 @@ def encode_file(
         damage=damage,
         ended_early=ended_early,
     )
-    if stopped is not None:
-        kept = f"kept the first {report.frames} frames ({report.duration_s:.2f} s) in {dst}"
-        if isinstance(stopped, KeyboardInterrupt):
-            name = "terminated" if isinstance(stopped, Terminated) else "interrupted"
-            raise Interrupted(f"{name}; {kept}", kept=dst, signum=signal_of(stopped)) from stopped
-        raise InputError(f"{stopped}; {kept}") from stopped
-    return report
+    return _kept(report, stopped)
+
+
+def _segment_plan(src: Path, settings: EncodeSettings, jobs: int) -> list[Segment] | None:
+    """The source's segments for ``jobs`` workers; None when it makes one segment."""
+    with VideoReader(src, width=settings.width) as reader:
+        info = reader.info
+    span = None if info.duration_s is None else info.duration_s - settings.start_s
+    if settings.duration_s is not None:
+        span = settings.duration_s if span is None else min(span, settings.duration_s)
+    segments = plan_segments(span, info.fps, info.time_base, jobs, settings.keyint_s)
+    return segments if len(segments) > 1 else None
+
+
+def _encode_segments(
+    src: Path,
+    dst: Path,
+    settings: EncodeSettings,
+    segments: list[Segment],
+    *,
+    jobs: int,
+    partial: bool,
+    progress: Progress,
+    rate: RatePlan | None,
+) -> EncodeReport:
+    """:func:`encode_file` by worker processes, one segment each at a time (see
+    :mod:`vidquant.segments`): this process runs the palette stage over the clip, hands each
+    segment its steps, and stitches the segments' records into ``dst`` with the audio."""
+    done = Stitched()
+    stopped: BaseException | str | None = None  # why a partial encode ended early
+    signals = DeferredSignals() if partial else None
+    # With partial, signals are held from the start (as they are from the first frame in this
+    # process): the first one ends the segments at a frame, and the file is finished.
+    with signals or contextlib.nullcontext(), segment_folder(dst) as folder:
+        pool = SegmentPool(min(jobs, len(segments)), folder)  # starting while the clip opens
+        try:
+            with (
+                _open_audio(src, settings) as audio,
+                VideoReader(
+                    src,
+                    start_s=settings.start_s,
+                    duration_s=settings.duration_s,
+                    width=settings.width,
+                ) as reader,
+            ):
+                info = reader.info
+                header = make_header(info, settings, src)
+                tb = header.time_base
+                stage = PaletteStage(header, settings, keyframes_at=[s.start for s in segments[1:]])
+                progress.start(f"encode {src.name} ({jobs} jobs)", _expected_frames(info, settings))
+                with atomic_path(dst) as tmp, open(tmp, "wb") as f:
+                    writer = ContainerWriter(f, header, audio=audio.header if audio else None)
+                    feed: _AudioFeed | None = None
+                    tasks: list[SegmentTask] = []
+                    steps: StepWriter | None = None
+                    current = -1  # the segment the palette stage is in
+
+                    def after_frame(end: int) -> None:
+                        if feed is not None:
+                            feed.write_until(end * tb)
+
+                    def hand_on(wait: float) -> None:
+                        """Stitch the segments finished so far (in order)."""
+                        nonlocal stopped
+                        if signals is not None and signals.pending is not None:
+                            pool.stop()  # with partial: the workers end their segments at a frame
+                        for index, result in pool.results(progress.advance, wait=wait):
+                            if stopped is None:
+                                stitch(tasks[index].path, writer, after_frame, done)
+                                if result.error is not None:
+                                    stopped = result.error
+                                elif not result.complete:
+                                    stopped = (
+                                        signals and signals.exception()
+                                    ) or KeyboardInterrupt()
+                                if stopped is not None:
+                                    pool.stop()  # the later segments are not kept
+                            tasks[index].path.unlink(missing_ok=True)
+
+                    try:
+                        for frame in reader:
+                            if not tasks:  # the clip's time 0 is known: the workers can start
+                                tasks = [
+                                    SegmentTask(
+                                        src,
+                                        folder / f"{s.index}.vq",
+                                        folder / f"{s.index}.steps",
+                                        header,
+                                        settings,
+                                        s,
+                                        reader.origin_pts,
+                                        None
+                                        if settings.duration_s is None
+                                        else reader.origin_pts + settings.duration_s / tb,
+                                    )
+                                    for s in segments
+                                ]
+                                pool.submit(tasks)
+                                if audio is not None:
+                                    packets = audio.iter_packets(reader.origin_s or 0.0)
+                                    feed = _AudioFeed(packets, writer, audio.header.time_base)
+                            while current < 0 or not segments[current].holds(frame.pts):
+                                if steps is not None:
+                                    steps.close()
+                                current += 1
+                                steps = StepWriter(tasks[current].steps)
+                            steps.write(stage.step(frame))
+                            hand_on(0.0)
+                            if stopped is not None or (signals and signals.pending is not None):
+                                break
+                    except InputError as exc:
+                        if not partial or done.frames + pool.coded == 0:
+                            raise
+                        stopped = stopped or exc
+                    finally:
+                        if steps is not None:
+                            steps.close()
+                        for task in tasks[current + 1 :]:
+                            end_steps(task.steps)  # the clip ended before these (or stopped)
+                    while not pool.finished:
+                        hand_on(0.1)
+                    if done.frames == 0:
+                        if isinstance(stopped, str):
+                            raise InputError(stopped)
+                        if isinstance(stopped, BaseException):
+                            raise stopped
+                        raise InputError(f"{src}: no video frame could be decoded")
+                    if isinstance(stopped, str) and not partial:
+                        raise InputError(stopped)
+                    if feed is not None:
+                        feed.write_until(done.end_pts * tb)
+                    writer.close()
+                damage = tuple(reader.damage)
+                ended_early = reader.ended_early
+        finally:
+            pool.close()
+            progress.finish()
+    if stopped is None and signals is not None:
+        stopped = signals.exception()
+    report = EncodeReport(
+        path=dst,
+        frames=done.frames,
+        keyframes=done.keyframes,
+        duration_s=float(done.end_pts * tb),
+        sizes=writer.sizes,
+        source=info,
+        settings=settings,
+        rate=rate,
+        damage=damage,
+        ended_early=ended_early,
+    )
+    return _kept(report, stopped)
+
+
+def _kept(report: EncodeReport, stopped: BaseException | str | None) -> EncodeReport:
+    """``report``, or, when the encode ``stopped`` early (with partial), the error that says
+    what was kept: :class:`Interrupted` for a signal, else :class:`InputError`."""
+    if stopped is None:
+        return report
+    kept = f"kept the first {report.frames} frames ({report.duration_s:.2f} s) in {report.path}"
+    if isinstance(stopped, KeyboardInterrupt):
+        name = "terminated" if isinstance(stopped, Terminated) else "interrupted"
+        raise Interrupted(
+            f"{name}; {kept}", kept=report.path, signum=signal_of(stopped)
+        ) from stopped
+    cause = stopped if isinstance(stopped, BaseException) else None
+    raise InputError(f"{stopped}; {kept}") from cause
 
 
 class _AudioFeed:

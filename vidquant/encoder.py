@@ -28,7 +28,6 @@ from vidquant.codec.meta import make_meta
 from vidquant.codec.records import FrameRecord, Header
 from vidquant.errors import InputError
 from vidquant.frames import Frame, PaletteFrame, VideoInfo
-from vidquant.palette import PaletteManager
 from vidquant.quantize import Quantizer
 from vidquant.settings import EncodeSettings
 from vidquant.threads import iter_ahead
@@ -85,18 +84,40 @@ class QuantizedFrame:
     scene_cut: bool
 
 
-class FrameModeller:
-    """The palette and quantiser stages: decide keyframes, follow the palette, assign labels.
+@dataclass(frozen=True, eq=False)
+class PaletteStep:
+    """The palette stage's answer for one frame: keyframe or not, and the palette after it.
 
-    Parameters
+    Attributes
     ----------
-    header
-        Size, k and time base of the stream.
-    settings
-        Validated encoder settings.
+    pts
+        The frame's pts.
+    keyframe, scene_cut
+        Whether the frame is a keyframe, and whether a scene cut forced it.
+    palette
+        (k, 3) uint8: the palette the frame is shown with.
     """
 
-    def __init__(self, header: Header, settings: EncodeSettings) -> None:
+    pts: int
+    keyframe: bool
+    scene_cut: bool
+    palette: np.ndarray
+
+
+class PaletteStage:
+    """Decide keyframes (scene cuts, the maximum interval) and follow the palette.
+
+    Its steps depend on the frames before, so a clip has one stage; segments of a parallel
+    encode (:mod:`vidquant.segments`) label their frames with the steps of one stage run over
+    the whole clip. ``keyframes_at`` (pts, increasing) are where they start: the first frame
+    at or after each is a keyframe, as a periodic one (and the interval counts from there).
+    """
+
+    def __init__(
+        self, header: Header, settings: EncodeSettings, *, keyframes_at: Iterable[int] = ()
+    ) -> None:
+        from vidquant.palette import PaletteManager  # scikit-learn: not in segment workers
+
         self.header = header
         self.settings = settings
         self._palettes = PaletteManager(
@@ -105,15 +126,14 @@ class FrameModeller:
             sample_pixels=settings.sample_pixels,
             delta_min=settings.delta_min,
         )
-        self._quantizer = Quantizer()
-        self._prev_labels: np.ndarray | None = None
         self._prev_thumb: np.ndarray | None = None
         self._last_key_pts: int | None = None
         self._keyint = settings.keyint_s / header.time_base  # in time-base units
         self._frames = 0
+        self._forced = list(keyframes_at)[::-1]  # the next one last
 
-    def model(self, frame: Frame) -> QuantizedFrame:
-        """Palette and labels of one frame (frames must come in presentation order)."""
+    def step(self, frame: Frame) -> PaletteStep:
+        """The step of the next frame (frames must come in presentation order)."""
         h = self.header
         if frame.rgb.shape != (h.height, h.width, 3):
             raise ValueError(
@@ -126,31 +146,78 @@ class FrameModeller:
         )
         self._prev_thumb = thumb
         due = self._last_key_pts is None or frame.pts - self._last_key_pts >= self._keyint
+        while self._forced and frame.pts >= self._forced[-1]:
+            self._forced.pop()
+            due = True
         keyframe = cut or due
         if keyframe:
             # The first frame and scene cuts get a fresh fit; a periodic keyframe inside a scene
             # starts from the current palette so entries keep their colours (no flicker).
             palette = self._palettes.keyframe(frame.rgb, reuse=not cut and self._frames > 0)
+            self._last_key_pts = frame.pts
+        else:
+            self._palettes.update(frame.rgb)
+            palette = self._palettes.palette.copy()
+        self._frames += 1
+        return PaletteStep(frame.pts, keyframe, bool(cut), palette)
+
+
+class FrameModeller:
+    """The palette and quantiser stages: decide keyframes, follow the palette, assign labels.
+
+    Parameters
+    ----------
+    header
+        Size, k and time base of the stream.
+    settings
+        Validated encoder settings.
+    stage
+        False for a segment of a parallel encode, whose palette steps come from elsewhere
+        (:meth:`model`'s ``step``).
+    """
+
+    def __init__(self, header: Header, settings: EncodeSettings, *, stage: bool = True) -> None:
+        self.header = header
+        self.settings = settings
+        self._stage = PaletteStage(header, settings) if stage else None
+        self._quantizer = Quantizer()
+        self._prev_labels: np.ndarray | None = None
+        self._last_palette: np.ndarray | None = None
+
+    def model(
+        self, frame: Frame, step: PaletteStep | None = None, *, keyframe: bool = False
+    ) -> QuantizedFrame:
+        """Palette and labels of one frame (frames must come in presentation order).
+
+        ``step`` is the frame's palette step when this modeller has no stage of its own;
+        ``keyframe`` makes the frame a keyframe whatever the step says (a segment's first)."""
+        if step is None:
+            if self._stage is None:
+                raise ValueError("a modeller without a palette stage needs each frame's step")
+            step = self._stage.step(frame)
+        h = self.header
+        palette = step.palette
+        if step.keyframe or keyframe or self._last_palette is None:
+            keyframe = True
             index = np.arange(h.k, dtype=np.uint8)
             colours = palette
             previous = None
-            self._last_key_pts = frame.pts
         else:
-            delta = self._palettes.update(frame.rgb)
-            palette = self._palettes.palette.copy()
-            index, colours = delta.index, delta.rgb
+            # the delta is whatever differs from what the decoder had (PaletteManager.update)
+            index = np.flatnonzero(np.any(palette != self._last_palette, axis=1)).astype(np.uint8)
+            colours = palette[index].copy()
             previous = self._prev_labels
+        self._last_palette = palette
         self._quantizer.set_palette(palette)
         # with rate-distortion decisions the label coder applies stickiness against the labels
         # it showed, not the quantiser's
         stickiness = 0.0 if self.settings.rd_lambda > 0 else self.settings.stickiness
         labels = self._quantizer.assign(frame.rgb, previous, stickiness=stickiness)
         self._prev_labels = labels
-        self._frames += 1
         recon = PaletteFrame(
             frame.index, frame.pts, frame.duration, frame.time_base, labels, palette, keyframe
         )
-        return QuantizedFrame(recon, index, colours, frame.rgb, previous, bool(cut))
+        return QuantizedFrame(recon, index, colours, frame.rgb, previous, step.scene_cut)
 
 
 class FrameCoder:
@@ -216,29 +283,59 @@ class Encoder:
         Where records go; its header fixes size and k.
     settings
         Validated encoder settings.
+    stage
+        False when the palette steps come from elsewhere (``iter_encode``'s ``steps``).
     """
 
-    def __init__(self, writer: ContainerWriter, settings: EncodeSettings) -> None:
-        self.modeller = FrameModeller(writer.header, settings)
+    def __init__(
+        self, writer: ContainerWriter, settings: EncodeSettings, *, stage: bool = True
+    ) -> None:
+        self.modeller = FrameModeller(writer.header, settings, stage=stage)
         self.coder = FrameCoder(writer, settings.rd_lambda, settings.stickiness)
 
     def encode(self, frame: Frame) -> EncodedFrame:
         """Encode one frame (in presentation order) and write its record."""
         return self._code(self.modeller.model(frame))
 
-    def iter_encode(self, frames: Iterable[Frame]) -> Iterator[EncodedFrame]:
+    def iter_encode(
+        self, frames: Iterable[Frame], *, steps: Iterator[PaletteStep] | None = None
+    ) -> Iterator[EncodedFrame]:
         """Encode ``frames`` (in presentation order), yielding each once its record is written.
 
         Three stages run on three threads: reading ``frames`` (FFmpeg decoding), palette and
         quantisation, and label coding in the caller's thread. The numeric work releases
         the GIL, and bounded queues keep only a few frames in flight. Close the iterator (or
         leave it by an exception) to stop the threads; ``frames`` is closed by its own thread.
+
+        ``steps`` are the frames' palette steps, for a modeller without a palette stage (a
+        segment of a parallel encode), matched to the frames by pts: a frame without a step is
+        left out, and the encode ends when the steps do. The first frame is a keyframe.
         """
         source = iter_ahead(frames, name="vidquant-reader")
-        quantized = iter_ahead((self.modeller.model(f) for f in source), name="vidquant-model")
+        if steps is None:
+            modelled = (self.modeller.model(f) for f in source)
+        else:
+            modelled = self._model_with(source, steps)
+        quantized = iter_ahead(modelled, name="vidquant-model")
         with threadpool_limits(limits=1), contextlib.closing(source), contextlib.closing(quantized):
             for q in quantized:
                 yield self._code(q)
+
+    def _model_with(
+        self, frames: Iterator[Frame], steps: Iterator[PaletteStep]
+    ) -> Iterator[QuantizedFrame]:
+        step = next(steps, None)
+        first = True
+        for frame in frames:
+            while step is not None and step.pts < frame.pts:
+                step = next(steps, None)  # a frame this reader did not see
+            if step is None:
+                return
+            if step.pts > frame.pts:
+                continue  # a frame the palette stage did not see
+            yield self.modeller.model(frame, step, keyframe=first)
+            first = False
+            step = next(steps, None)
 
     def _code(self, q: QuantizedFrame) -> EncodedFrame:
         size, recon = self.coder.code(q)

@@ -79,6 +79,16 @@ def encode(
             "so far as a valid, shorter .vq.",
         ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Worker processes encoding segments of the clip at once (default: one per "
+            "usable core; 1: in this process). Clips under 4 s use one.",
+        ),
+    ] = None,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -111,6 +121,7 @@ def encode(
             force=force,
             partial=partial,
             progress=RichProgress(enabled=not quiet),
+            jobs=jobs,
         )
         s = report.sizes
         used = report.settings

@@ -120,11 +120,17 @@ def _choose_coded(
     bw: int,
     bh: int,
     cands: np.ndarray,
+    plan: np.ndarray,
 ) -> int:
     """Choose the labels of a CODED block into ``cur`` and return their cost, distortion
     (1/256 units) + ``lam`` x rate (1/256 bit) with the contexts as they are. Lossless
     (``lam`` 0) the labels are ``labels``' and the cost is the rate; lossy each pixel takes the
-    candidate or the literal (``labels``' own) of least cost, greedily in scan order."""
+    candidate or the literal (``labels``' own) of least cost, greedily in scan order.
+
+    ``plan`` ((BLOCK, BLOCK, 3) int64) receives, per pixel, how :func:`_encode_coded` codes
+    it: the context pattern, the chosen candidate's place (the candidate count for a
+    literal) and whether it is a literal, so that coding the block need not find its
+    contexts again."""
     lossy = lam > 0
     weight = lam if lossy else 1
     total = 0
@@ -133,7 +139,7 @@ def _choose_coded(
             count, pattern = bc.pixel_context(cur, ref, has_ref, x, y, x0 - 1, y0 - 1, cands)
             target = np.int64(labels[y, x])
             misses = 0  # rate of the candidates passed over so far
-            best, choice = -1, -1
+            best, choice, place = -1, -1, count
             hit = False
             for i in range(count):
                 ctx = bc.CTX_PIXEL + i * bc.PATTERNS + pattern
@@ -143,7 +149,7 @@ def _choose_coded(
                     if lossy:
                         j += 256 * _pixel_error(rgb, pal, y, x, c)
                     if best < 0 or j < best:
-                        best, choice = j, c
+                        best, choice, place = j, c, i
                     if c == target:
                         hit = True
                         break
@@ -153,8 +159,11 @@ def _choose_coded(
                 if lossy:
                     j += 256 * _pixel_error(rgb, pal, y, x, target)
                 if best < 0 or j < best:
-                    best, choice = j, target
+                    best, choice, place = j, target, count
             cur[y, x] = choice
+            plan[y - y0, x - x0, 0] = pattern
+            plan[y - y0, x - x0, 1] = place
+            plan[y - y0, x - x0, 2] = place == count  # a literal
             total += best
     return total
 
@@ -163,8 +172,6 @@ def _choose_coded(
 def _encode_coded(
     st: np.ndarray,
     out: np.ndarray,
-    ref: np.ndarray,
-    has_ref: bool,
     nbits: int,
     probs: np.ndarray,
     cur: np.ndarray,
@@ -172,22 +179,20 @@ def _encode_coded(
     y0: int,
     bw: int,
     bh: int,
-    cands: np.ndarray,
+    plan: np.ndarray,
 ) -> None:
-    """Code the labels of a CODED block that :func:`_choose_coded` put in ``cur``."""
+    """Code the labels of a CODED block that :func:`_choose_coded` put in ``cur``, as its
+    ``plan`` says: the candidates passed over, then the hit or the literal."""
     for y in range(y0, y0 + bh):
         for x in range(x0, x0 + bw):
-            count, pattern = bc.pixel_context(cur, ref, has_ref, x, y, x0 - 1, y0 - 1, cands)
-            label = cur[y, x]
-            hit = False
-            for i in range(count):
-                ctx = bc.CTX_PIXEL + i * bc.PATTERNS + pattern
-                if cands[i] == label:
-                    encode_bit(st, out, probs, ctx, 1)
-                    hit = True
-                    break
-                encode_bit(st, out, probs, ctx, 0)
-            if not hit:
+            pattern = plan[y - y0, x - x0, 0]
+            place = plan[y - y0, x - x0, 1]
+            for i in range(place):
+                encode_bit(st, out, probs, bc.CTX_PIXEL + i * bc.PATTERNS + pattern, 0)
+            if plan[y - y0, x - x0, 2] == 0:
+                encode_bit(st, out, probs, bc.CTX_PIXEL + place * bc.PATTERNS + pattern, 1)
+            else:
+                label = cur[y, x]
                 node = 1
                 for j in range(nbits - 1, -1, -1):
                     b = (label >> j) & 1
@@ -268,6 +273,9 @@ def encode_frame(
     ref = np.zeros((BLOCK + 1, BLOCK + 1), np.uint8)
     vtry = np.zeros((3, 2), np.int64)  # a CODED block's vectors to try
     search = np.zeros((6, 2), np.int64)  # the motion search's candidates
+    plan = np.empty((BLOCK, BLOCK, 3), np.int64)  # how a CODED block's pixels are coded
+    kept_plan = np.empty((BLOCK, BLOCK, 3), np.int64)  # the best trial's, while others run
+    kept = np.empty((BLOCK, BLOCK), np.uint8)
     lossy = lam > 0
     weight = lam if lossy else 1  # costs below are distortion + weight x rate
     nbits = 1
@@ -298,7 +306,6 @@ def encode_frame(
                 floor *= 256
             mode, dx, dy = CODED, 0, 0
             best = -1
-            coded_done = False
             skip_bits = not_skip = 0
             if has_ref:
                 skip_bits = bit_cost(probs, bc.CTX_SKIP + mctx, 1, costs)
@@ -431,12 +438,16 @@ def encode_frame(
                             bc.fill_ref(ref, prev, x0, y0, bw, bh, vx, vy)
                         c = weight * vbits + _choose_coded(
                             labels, ref, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
-                            x0, y0, bw, bh, cands,
+                            x0, y0, bw, bh, cands, plan,
                         )  # fmt: skip
                         if best < 0 or c < best:
                             best, mode, dx, dy, won = c, CODED, vx, vy, t
-                    # cur holds the last trial's labels: kept if that trial won
-                    coded_done = won == tries - 1
+                            if t < tries - 1:  # a later trial overwrites it: keep it aside
+                                kept_plan[:bh, :bw] = plan[:bh, :bw]
+                                kept[:bh, :bw] = cur[y0 : y0 + bh, x0 : x0 + bw]
+                    if won >= 0 and won < tries - 1:  # cur holds the last trial's labels
+                        cur[y0 : y0 + bh, x0 : x0 + bw] = kept[:bh, :bw]
+                        plan[:bh, :bw] = kept_plan[:bh, :bw]
             # code the decision
             modes[by, bx] = mode
             if has_ref:
@@ -461,14 +472,7 @@ def encode_frame(
                 if has_ref and mc:
                     _encode_vector(st, out, probs, modes, vectors, vec, bx, by, CODED, dx, dy)
                     vec[bc.VEC_INTER_X], vec[bc.VEC_INTER_Y] = dx, dy
-                if not coded_done:
-                    if has_ref:
-                        bc.fill_ref(ref, prev, x0, y0, bw, bh, dx, dy)
-                    _choose_coded(
-                        labels, ref, has_ref, rgb, pal, lam, nbits, probs, costs, cur,
-                        x0, y0, bw, bh, cands,
-                    )  # fmt: skip
-                _encode_coded(st, out, ref, has_ref, nbits, probs, cur, x0, y0, bw, bh, cands)
+                _encode_coded(st, out, nbits, probs, cur, x0, y0, bw, bh, plan)
     for sy in range(hh):  # the whole map, for the next frame's INTER search
         bs.insert_windows(hashes, head, chain, done, sy, hw)
     n = rc.encode_flush(st, out)

@@ -71,13 +71,18 @@ class VideoReader:
         Stop after this many seconds of video (None: to the end).
     width
         Resize frames to this width keeping the aspect ratio (None: source size).
+    end_pts
+        Where the span ends on the file's clock, in time-base units: a frame starting there or
+        later is left out (instead of ``duration_s``; a segment of a parallel encode ends
+        where the whole clip's span does).
 
     Attributes
     ----------
     info
         Facts about the stream (size of the yielded frames, rate, time base, ...).
-    origin_s
-        The first yielded frame's time on the file's clock, seconds: time 0 of the output.
+    origin_s, origin_pts
+        The first yielded frame's time on the file's clock, seconds and time-base units: time
+        0 of the output (None until the first frame is read).
     damage
         Output-clock times (seconds, from the first yielded frame) of the packets that failed
         to decode and were skipped, in order; a packet without a timestamp gets the time of
@@ -109,6 +114,7 @@ class VideoReader:
         start_s: float = 0.0,
         duration_s: float | None = None,
         width: int | None = None,
+        end_pts: float | None = None,
     ) -> None:
         self.path = Path(path)
         check_input_file(self.path)
@@ -129,6 +135,7 @@ class VideoReader:
         self._stream.thread_type = self._thread_type
         self._start_s = start_s
         self._duration_s = duration_s
+        self._end_pts = end_pts
         self._damaged = DamageLog()  # packets that failed to decode, on the file's clock
         self._window: tuple[int | None, float | None] = (None, None)  # what iter_frames kept
         self._last_good_pts: int | None = None  # the last frame iter_frames received
@@ -144,6 +151,7 @@ class VideoReader:
         # The first yielded frame's time on the file's clock (pts x time base), in seconds:
         # time 0 of the output. None until the first frame is read.
         self.origin_s: float | None = None
+        self.origin_pts: int | None = None
 
     @property
     def damage(self) -> list[float]:
@@ -228,6 +236,9 @@ class VideoReader:
             self._last_good_pts = item.pts
             if clock.first_pts is None:
                 clock.start(item.pts)
+                if self._end_pts is not None:
+                    clock.end_pts = self._end_pts
+                self.origin_pts = item.pts
                 self.origin_s = float(item.pts * tb)
                 # With start_s, losses before the first frame shown are not the output's.
                 self._window = (None if start is None else item.pts, clock.end_pts)
