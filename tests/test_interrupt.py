@@ -2,8 +2,7 @@
 
 The encoder is slowed down (each frame sleeps in the palette stage, through a wrapper script)
 so that a signal reliably lands in the middle of a job, without a long clip. The palette stage
-runs in the main process with any ``--jobs`` (the clip here is long enough for two segments,
-so the default of one job per core takes the parallel route where there are two cores).
+runs in the main process with any ``--jobs`` (the clip here is long enough for two segments).
 """
 
 from __future__ import annotations
@@ -100,9 +99,10 @@ def error_lines(err: str) -> list[str]:
     ("signum", "code", "word"),
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
 )
-def test_signal_during_encode_leaves_nothing(long_clip, tmp_path, signum, code, word):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_signal_during_encode_leaves_nothing(long_clip, tmp_path, signum, code, word, jobs):
     out = tmp_path / "out.vq"
-    proc = start(tmp_path, 0.1, "encode", long_clip, "-o", out, "-q")
+    proc = start(tmp_path, 0.1, "encode", long_clip, "-o", out, "-q", "-j", jobs)
     wait_for_temporary(tmp_path, ".out.vq.*", proc, 2000)
     proc.send_signal(signum)
     rc, err = finish(proc)
@@ -116,9 +116,10 @@ def test_signal_during_encode_leaves_nothing(long_clip, tmp_path, signum, code, 
     ("signum", "code", "word"),
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
 )
-def test_partial_keeps_a_valid_shorter_file(long_clip, tmp_path, signum, code, word):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_partial_keeps_a_valid_shorter_file(long_clip, tmp_path, signum, code, word, jobs):
     out = tmp_path / "out.vq"
-    proc = start(tmp_path, 0.1, "encode", long_clip, "-o", out, "-q", "--partial")
+    proc = start(tmp_path, 0.1, "encode", long_clip, "-o", out, "-q", "--partial", "-j", jobs)
     wait_for_temporary(tmp_path, ".out.vq.*", proc, 2000)
     proc.send_signal(signum)
     rc, err = finish(proc)

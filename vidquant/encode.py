@@ -30,6 +30,12 @@ from vidquant.ratecontrol import RatePlan, plan_rate
 from vidquant.segments import Segment, SegmentTask, StepWriter, end_steps, plan_segments
 from vidquant.settings import EncodeSettings
 
+# ``jobs=None`` encodes in parallel (one job per usable core) from this frame size up. On two
+# cores (benchmarks/bench_speed.py, 2026-12-04) --jobs 2 took 1.0x to 1.35x the time of --jobs 1
+# on every 640x360 corpus clip (the palette stage and a second decode of each frame cost what the
+# second core gives), and 0.77x on the 1080p screen clip; 720p is not measured.
+AUTO_PIXELS = 1280 * 720
+
 
 @dataclass(frozen=True)
 class EncodeReport:
@@ -111,8 +117,9 @@ def encode_file(
     progress
         Receives per-frame progress.
     jobs
-        Worker processes that encode segments of the clip at once (None: one per usable
-        core; see :mod:`vidquant.parallel`). 1, or a clip too short for two segments, encodes
+        Worker processes that encode segments of the clip at once (see
+        :mod:`vidquant.parallel`); None: one per usable core for frames of at least
+        :data:`AUTO_PIXELS` pixels, else 1. 1, or a clip too short for two segments, encodes
         in this process.
 
     Returns
@@ -140,9 +147,9 @@ def encode_file(
     if settings.target_kbps is not None or settings.max_size is not None:
         rate = plan_rate(src, settings, progress=progress)
         settings = rate.settings
-    jobs = usable_cores() if jobs is None else max(1, jobs)
-    segments = _segment_plan(src, settings, jobs) if jobs > 1 else None
-    if segments is not None:
+    plan = _segment_plan(src, settings, jobs) if jobs is None or jobs > 1 else None
+    if plan is not None:
+        segments, jobs = plan
         return _encode_segments(
             src, dst, settings, segments, jobs=jobs, partial=partial, progress=progress, rate=rate
         )
@@ -221,15 +228,22 @@ def encode_file(
     return _kept(report, stopped)
 
 
-def _segment_plan(src: Path, settings: EncodeSettings, jobs: int) -> list[Segment] | None:
-    """The source's segments for ``jobs`` workers; None when it makes one segment."""
+def _segment_plan(
+    src: Path, settings: EncodeSettings, jobs: int | None
+) -> tuple[list[Segment], int] | None:
+    """The source's segments and the jobs to run them (``jobs`` None: see
+    :data:`AUTO_PIXELS`); None when it makes one segment."""
     with VideoReader(src, width=settings.width) as reader:
         info = reader.info
+    if jobs is None:
+        jobs = usable_cores() if info.width * info.height >= AUTO_PIXELS else 1
+    if jobs <= 1:
+        return None
     span = None if info.duration_s is None else info.duration_s - settings.start_s
     if settings.duration_s is not None:
         span = settings.duration_s if span is None else min(span, settings.duration_s)
     segments = plan_segments(span, info.fps, info.time_base, jobs, settings.keyint_s)
-    return segments if len(segments) > 1 else None
+    return (segments, jobs) if len(segments) > 1 else None
 
 
 def _encode_segments(

@@ -86,7 +86,7 @@ def encode(
             "-j",
             min=1,
             help="Worker processes encoding segments of the clip at once (default: one per "
-            "usable core; 1: in this process). Clips under 4 s use one.",
+            "usable core from 1280x720 up, else 1: in this process). Clips under 4 s use one.",
         ),
     ] = None,
     force: Force = False,
