@@ -265,6 +265,8 @@ def _encode_segments(
     signals = DeferredSignals() if partial else None
     # With partial, signals are held from the start (as they are from the first frame in this
     # process): the first one ends the segments at a frame, and the file is finished.
+    # compiled here once (with its progress line on the first run), the workers load the cache
+    compile_kernels(encoder=True, progress=progress)
     with signals or contextlib.nullcontext(), segment_folder(dst) as folder:
         pool = SegmentPool(min(jobs, len(segments)), folder)  # starting while the clip opens
         try:
