@@ -147,12 +147,6 @@ def encode_file(
     if settings.target_kbps is not None or settings.max_size is not None:
         rate = plan_rate(src, settings, progress=progress)
         settings = rate.settings
-    plan = _segment_plan(src, settings, jobs) if jobs is None or jobs > 1 else None
-    if plan is not None:
-        segments, jobs = plan
-        return _encode_segments(
-            src, dst, settings, segments, jobs=jobs, partial=partial, progress=progress, rate=rate
-        )
     with (
         _open_audio(src, settings) as audio,
         VideoReader(
@@ -160,6 +154,12 @@ def encode_file(
         ) as reader,
     ):
         info = reader.info
+        segments, jobs = _segment_plan(info, settings, jobs)
+        if len(segments) > 1:
+            return _encode_segments(
+                src, dst, settings, segments, reader, audio,
+                jobs=jobs, partial=partial, progress=progress, rate=rate,
+            )  # fmt: skip
         stopped: BaseException | None = None  # why a partial encode ended early
         total = _expected_frames(info, settings)
         header = make_header(info, settings, src)
@@ -229,21 +229,16 @@ def encode_file(
 
 
 def _segment_plan(
-    src: Path, settings: EncodeSettings, jobs: int | None
-) -> tuple[list[Segment], int] | None:
-    """The source's segments and the jobs to run them (``jobs`` None: see
-    :data:`AUTO_PIXELS`); None when it makes one segment."""
-    with VideoReader(src, width=settings.width) as reader:
-        info = reader.info
+    info: VideoInfo, settings: EncodeSettings, jobs: int | None
+) -> tuple[list[Segment], int]:
+    """The segments of the source ``info`` describes and the jobs to run them (``jobs`` None:
+    see :data:`AUTO_PIXELS`); one segment: encode in this process."""
     if jobs is None:
         jobs = usable_cores() if info.width * info.height >= AUTO_PIXELS else 1
-    if jobs <= 1:
-        return None
     span = None if info.duration_s is None else info.duration_s - settings.start_s
     if settings.duration_s is not None:
         span = settings.duration_s if span is None else min(span, settings.duration_s)
-    segments = plan_segments(span, info.fps, info.time_base, jobs, settings.keyint_s)
-    return (segments, jobs) if len(segments) > 1 else None
+    return plan_segments(span, info.fps, info.time_base, max(1, jobs), settings.keyint_s), jobs
 
 
 def _encode_segments(
@@ -251,6 +246,8 @@ def _encode_segments(
     dst: Path,
     settings: EncodeSettings,
     segments: list[Segment],
+    reader: VideoReader,
+    audio: AudioSource | None,
     *,
     jobs: int,
     partial: bool,
@@ -258,116 +255,106 @@ def _encode_segments(
     rate: RatePlan | None,
 ) -> EncodeReport:
     """:func:`encode_file` by worker processes, one segment each at a time (see
-    :mod:`vidquant.segments`): this process runs the palette stage over the clip, hands each
-    segment its steps, and stitches the segments' records into ``dst`` with the audio."""
+    :mod:`vidquant.segments`): this process runs the palette stage over the clip (``reader``,
+    opened at the clip's start), hands each segment its steps, and stitches the segments'
+    records into ``dst`` with ``audio``."""
     done = Stitched()
     stopped: BaseException | str | None = None  # why a partial encode ended early
     signals = DeferredSignals() if partial else None
-    # With partial, signals are held from the start (as they are from the first frame in this
-    # process): the first one ends the segments at a frame, and the file is finished.
     # compiled here once (with its progress line on the first run), the workers load the cache
     compile_kernels(encoder=True, progress=progress)
+    # With partial, signals are held from the start (as they are from the first frame in this
+    # process): the first one ends the segments at a frame, and the file is finished.
     with signals or contextlib.nullcontext(), segment_folder(dst) as folder:
-        pool = SegmentPool(min(jobs, len(segments)), folder)  # starting while the clip opens
+        pool = SegmentPool(min(jobs, len(segments)), folder)  # their imports overlap the stage's
         try:
-            with (
-                _open_audio(src, settings) as audio,
-                VideoReader(
-                    src,
-                    start_s=settings.start_s,
-                    duration_s=settings.duration_s,
-                    width=settings.width,
-                ) as reader,
-            ):
-                info = reader.info
-                header = make_header(info, settings, src)
-                tb = header.time_base
-                stage = PaletteStage(header, settings, keyframes_at=[s.start for s in segments[1:]])
-                progress.start(f"encode {src.name} ({jobs} jobs)", _expected_frames(info, settings))
-                with atomic_path(dst) as tmp, open(tmp, "wb") as f:
-                    writer = ContainerWriter(f, header, audio=audio.header if audio else None)
-                    feed: _AudioFeed | None = None
-                    tasks: list[SegmentTask] = []
-                    steps: StepWriter | None = None
-                    current = -1  # the segment the palette stage is in
+            info = reader.info
+            header = make_header(info, settings, src)
+            tb = header.time_base
+            stage = PaletteStage(header, settings, keyframes_at=[s.start for s in segments[1:]])
+            progress.start(f"encode {src.name} ({jobs} jobs)", _expected_frames(info, settings))
+            with atomic_path(dst) as tmp, open(tmp, "wb") as f:
+                writer = ContainerWriter(f, header, audio=audio.header if audio else None)
+                feed: _AudioFeed | None = None
+                tasks: list[SegmentTask] = []
+                steps: StepWriter | None = None
+                current = -1  # the segment the palette stage is in
 
-                    def after_frame(end: int) -> None:
-                        if feed is not None:
-                            feed.write_until(end * tb)
-
-                    def hand_on(wait: float) -> None:
-                        """Stitch the segments finished so far (in order)."""
-                        nonlocal stopped
-                        if signals is not None and signals.pending is not None:
-                            pool.stop()  # with partial: the workers end their segments at a frame
-                        for index, result in pool.results(progress.advance, wait=wait):
-                            if stopped is None:
-                                stitch(tasks[index].path, writer, after_frame, done)
-                                if result.error is not None:
-                                    stopped = result.error
-                                elif not result.complete:
-                                    stopped = (
-                                        signals and signals.exception()
-                                    ) or KeyboardInterrupt()
-                                if stopped is not None:
-                                    pool.stop()  # the later segments are not kept
-                            tasks[index].path.unlink(missing_ok=True)
-
-                    try:
-                        for frame in reader:
-                            if not tasks:  # the clip's time 0 is known: the workers can start
-                                tasks = [
-                                    SegmentTask(
-                                        src,
-                                        folder / f"{s.index}.vq",
-                                        folder / f"{s.index}.steps",
-                                        header,
-                                        settings,
-                                        s,
-                                        reader.origin_pts,
-                                        None
-                                        if settings.duration_s is None
-                                        else reader.origin_pts + settings.duration_s / tb,
-                                    )
-                                    for s in segments
-                                ]
-                                pool.submit(tasks)
-                                if audio is not None:
-                                    packets = audio.iter_packets(reader.origin_s or 0.0)
-                                    feed = _AudioFeed(packets, writer, audio.header.time_base)
-                            while current < 0 or not segments[current].holds(frame.pts):
-                                if steps is not None:
-                                    steps.close()
-                                current += 1
-                                steps = StepWriter(tasks[current].steps)
-                            steps.write(stage.step(frame))
-                            hand_on(0.0)
-                            if stopped is not None or (signals and signals.pending is not None):
-                                break
-                    except InputError as exc:
-                        if not partial or done.frames + pool.coded == 0:
-                            raise
-                        stopped = stopped or exc
-                    finally:
-                        if steps is not None:
-                            steps.close()
-                        for task in tasks[current + 1 :]:
-                            end_steps(task.steps)  # the clip ended before these (or stopped)
-                    while not pool.finished:
-                        hand_on(0.1)
-                    if done.frames == 0:
-                        if isinstance(stopped, str):
-                            raise InputError(stopped)
-                        if isinstance(stopped, BaseException):
-                            raise stopped
-                        raise InputError(f"{src}: no video frame could be decoded")
-                    if isinstance(stopped, str) and not partial:
-                        raise InputError(stopped)
+                def after_frame(end: int) -> None:
                     if feed is not None:
-                        feed.write_until(done.end_pts * tb)
-                    writer.close()
-                damage = tuple(reader.damage)
-                ended_early = reader.ended_early
+                        feed.write_until(end * tb)
+
+                def hand_on(wait: float) -> None:
+                    """Stitch the segments finished so far (in order)."""
+                    nonlocal stopped
+                    if signals is not None and signals.pending is not None:
+                        pool.stop()  # with partial: the workers end their segments at a frame
+                    for index, result in pool.results(progress.advance, wait=wait):
+                        if stopped is None:
+                            stitch(tasks[index].path, writer, after_frame, done)
+                            if result.error is not None:
+                                stopped = result.error
+                            elif not result.complete:
+                                stopped = (signals and signals.exception()) or KeyboardInterrupt()
+                            if stopped is not None:
+                                pool.stop()  # the later segments are not kept
+                        tasks[index].path.unlink(missing_ok=True)
+
+                try:
+                    for frame in reader:
+                        if not tasks:  # the clip's time 0 is known: the workers can start
+                            tasks = [
+                                SegmentTask(
+                                    src,
+                                    folder / f"{s.index}.vq",
+                                    folder / f"{s.index}.steps",
+                                    header,
+                                    settings,
+                                    s,
+                                    reader.origin_pts,
+                                    None
+                                    if settings.duration_s is None
+                                    else reader.origin_pts + settings.duration_s / tb,
+                                )
+                                for s in segments
+                            ]
+                            pool.submit(tasks)
+                            if audio is not None:
+                                packets = audio.iter_packets(reader.origin_s or 0.0)
+                                feed = _AudioFeed(packets, writer, audio.header.time_base)
+                        while current < 0 or not segments[current].holds(frame.pts):
+                            if steps is not None:
+                                steps.close()
+                            current += 1
+                            steps = StepWriter(tasks[current].steps)
+                        steps.write(stage.step(frame))
+                        hand_on(0.0)
+                        if stopped is not None or (signals and signals.pending is not None):
+                            break
+                except InputError as exc:
+                    if not partial or done.frames + pool.coded == 0:
+                        raise
+                    stopped = stopped or exc
+                finally:
+                    if steps is not None:
+                        steps.close()
+                    for task in tasks[current + 1 :]:
+                        end_steps(task.steps)  # the clip ended before these (or stopped)
+                while not pool.finished:
+                    hand_on(0.1)
+                if done.frames == 0:
+                    if isinstance(stopped, str):
+                        raise InputError(stopped)
+                    if isinstance(stopped, BaseException):
+                        raise stopped
+                    raise InputError(f"{src}: no video frame could be decoded")
+                if isinstance(stopped, str) and not partial:
+                    raise InputError(stopped)
+                if feed is not None:
+                    feed.write_until(done.end_pts * tb)
+                writer.close()
+            damage = tuple(reader.damage)
+            ended_early = reader.ended_early
         finally:
             pool.close()
             progress.finish()

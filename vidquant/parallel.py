@@ -123,7 +123,7 @@ class _Worker:
             except (OSError, EOFError, pickle.UnpicklingError):
                 message = None
             if message is None:
-                replies.put(("gone", self.number, None))
+                replies.put(("gone", None, None, self.number))
                 return
             replies.put((*message, self.number))  # type: ignore[misc]
 
@@ -195,7 +195,7 @@ class SegmentPool:
                 msg = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 return
-            kind, index, payload, number = msg if len(msg) == 4 else (*msg[:2], None, msg[1])
+            kind, index, payload, number = msg  # what a worker sent, and which worker
             worker = self._workers[number]
             if kind == "frames":
                 if payload:
