@@ -155,3 +155,13 @@ def test_cli_jobs(long_clip: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "72 frames" in result.stdout
     assert invoke("encode", long_clip, "-o", dst, "--jobs", "0", "--force").exit_code == 2
+
+
+def test_workers_run_this_process_s_package(long_clip: Path, tmp_path: Path, monkeypatch) -> None:
+    """A folder named vidquant in the working folder is not what the workers import."""
+    decoy = tmp_path / "vidquant"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy package was imported')\n")
+    monkeypatch.chdir(tmp_path)
+    report = encode_file(long_clip, tmp_path / "out.vq", EncodeSettings(k=8), jobs=2)
+    assert report.frames == 72

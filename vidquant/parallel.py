@@ -97,6 +97,14 @@ def worker_main(stop_file: Path) -> None:
         send(replies, ("done", index, result))
 
 
+def _worker_env() -> dict[str, str]:
+    """This process's environment, with the folder holding its ``vidquant`` package first on
+    the workers' path, so that they run the same code."""
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root if not path else root + os.pathsep + path}
+
+
 class _Worker:
     """One worker process, its standard streams and the thread that reads its replies."""
 
@@ -104,7 +112,10 @@ class _Worker:
         self.number = number
         self.log = open(folder / f"worker{number}.log", "w+b")  # noqa: SIM115 (closed by close)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vidquant.worker", str(folder / "stop")],
+            # -P: not the working folder first on the path (a checkout there would be
+            # imported instead); the package this process runs comes first
+            [sys.executable, "-P", "-m", "vidquant.worker", str(folder / "stop")],
+            env=_worker_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
